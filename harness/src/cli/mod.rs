@@ -1,0 +1,91 @@
+//! The command line: `run | list | validate | schema | compare | cleanup | node | cluster`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub mod cleanup;
+pub mod cluster;
+pub mod compare;
+pub mod node;
+pub mod run;
+pub mod target_args;
+pub mod validate;
+
+/// Conformance harness for Linux user namespaces on Kubernetes, OpenShift and
+/// CRI runtimes (CRI-O, containerd).
+#[derive(Debug, Parser)]
+#[command(name = "userns-e2e", version, about, long_about = None)]
+pub struct Cli {
+    /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios against a target and write reports.
+    Run(run::RunArgs),
+    /// List scenarios with their requirements.
+    List(validate::ListArgs),
+    /// Check scenario files without running them.
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of the scenario format.
+    Schema(validate::SchemaArgs),
+    /// Compare results files from several runs.
+    Compare(compare::CompareArgs),
+    /// Remove everything earlier runs left behind on a target (by label).
+    Cleanup(cleanup::CleanupArgs),
+    /// Manage the harness's own local containerd node.
+    Node(node::NodeArgs),
+    /// Make or prepare clusters (kind with CRI-O, OpenShift).
+    Cluster(cluster::ClusterArgs),
+}
+
+/// Default scenario location when no path is given.
+pub fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        paths
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("userns_e2e={default},warn")));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Parses arguments, runs the command, returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => crate::exit::OK,
+                _ => crate::exit::BAD_INPUT,
+            };
+        }
+    };
+    init_tracing(cli.verbose);
+    match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::List(a) => validate::list(a),
+        Command::Validate(a) => validate::validate(a),
+        Command::Schema(a) => validate::schema(a),
+        Command::Compare(a) => compare::compare(a),
+        Command::Cleanup(a) => cleanup::cleanup(a),
+        Command::Node(a) => node::node(a),
+        Command::Cluster(a) => cluster::cluster(a),
+    }
+}

@@ -1,0 +1,1 @@
+//! `cluster`: making targets (kind with CRI-O, OpenShift preparation).

@@ -1,0 +1,1 @@
+//! `compare`: results files from several runs side by side.

@@ -1,0 +1,151 @@
+//! What a target reported about itself: the environment that requirements are
+//! checked against and that reports record.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::version::Version;
+
+/// How the harness reaches the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// The harness-managed containerd node on this machine (the default).
+    Local,
+    /// A CRI runtime socket, driven directly.
+    Cri,
+    /// A Kubernetes or OpenShift cluster through its API server.
+    Kube,
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TargetKind::Local => "local",
+            TargetKind::Cri => "cri",
+            TargetKind::Kube => "kube",
+        })
+    }
+}
+
+/// The container runtime family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeName {
+    #[serde(rename = "cri-o")]
+    CriO,
+    Containerd,
+}
+
+impl RuntimeName {
+    /// Maps the CRI `runtime_name` or a node's `containerRuntimeVersion` scheme
+    /// (`cri-o://1.33.0`, `containerd://2.1.9`) to a family.
+    pub fn from_reported(name: &str) -> Option<RuntimeName> {
+        let n = name.to_ascii_lowercase();
+        if n.starts_with("cri-o") || n.starts_with("crio") {
+            Some(RuntimeName::CriO)
+        } else if n.starts_with("containerd") {
+            Some(RuntimeName::Containerd)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for RuntimeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RuntimeName::CriO => "cri-o",
+            RuntimeName::Containerd => "containerd",
+        })
+    }
+}
+
+/// A node's container runtime as reported by CRI `Version`/`Status` or by
+/// the Node object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeFacts {
+    /// Family, when recognised.
+    pub name: Option<RuntimeName>,
+    /// The name exactly as reported (e.g. `containerd`, `cri-o`).
+    pub reported_name: String,
+    /// The version exactly as reported.
+    pub reported_version: String,
+    /// Parsed version, when it could be parsed.
+    pub version: Option<Version>,
+    /// Runtime handlers and whether each reports `user_namespaces` support;
+    /// empty when the runtime does not report handlers.
+    #[serde(default)]
+    pub handlers: BTreeMap<String, HandlerFeatures>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandlerFeatures {
+    pub user_namespaces: bool,
+    pub recursive_read_only_mounts: bool,
+}
+
+/// One subordinate id range (`/etc/subuid` line `user:start:count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubIdRange {
+    pub start: u64,
+    pub count: u64,
+}
+
+/// What is known of the node's configuration. `None` means "not known", which
+/// differs from "known to be absent".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeFacts {
+    pub name: Option<String>,
+    pub kernel: Option<String>,
+    /// Subordinate uid ranges per user, from `/etc/subuid`, when readable.
+    pub subuids: Option<BTreeMap<String, Vec<SubIdRange>>>,
+    /// Subordinate gid ranges per user, from `/etc/subgid`, when readable.
+    pub subgids: Option<BTreeMap<String, Vec<SubIdRange>>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenShiftFacts {
+    /// Cluster version (`ClusterVersion` status), when readable.
+    pub version: Option<Version>,
+}
+
+/// Everything a target reported, probed once per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Facts {
+    pub target: TargetKind,
+    /// A human label of the target (socket path, API server URL, context).
+    pub endpoint: String,
+    /// The runtime; for `kube`, the first node's (all nodes are in `nodes`).
+    pub runtime: Option<RuntimeFacts>,
+    /// Kubernetes server version (kube target only).
+    pub kubernetes: Option<Version>,
+    /// Set when the cluster is OpenShift.
+    pub openshift: Option<OpenShiftFacts>,
+    /// Feature gates known to be on or off; absent means unknown.
+    #[serde(default)]
+    pub feature_gates: BTreeMap<String, bool>,
+    /// Nodes (one for `local`/`cri`).
+    #[serde(default)]
+    pub nodes: Vec<NodeFacts>,
+    /// Whether the target places pods without `hostUsers: false` in the host
+    /// user namespace by sending mode NODE (the kubelet's behaviour once
+    /// `UserNamespacesSupport` is on), which makes CRI-O ignore the annotation.
+    pub sends_node_userns_mode: Option<bool>,
+}
+
+impl Facts {
+    /// A one-line label for reports: `containerd 2.1.9 (local)`.
+    pub fn label(&self) -> String {
+        match &self.runtime {
+            Some(r) => format!("{} {} ({})", r.reported_name, r.reported_version, self.target),
+            None => format!("unknown runtime ({})", self.target),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(userns_e2e::cli::main());
+}

@@ -1,0 +1,6 @@
+//! Parsers for what targets return and what users write.
+
+pub mod idmap;
+pub mod subid;
+pub mod uid_range;
+pub mod userns_mode;

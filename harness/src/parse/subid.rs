@@ -1,0 +1,1 @@
+//! `/etc/subuid` and `/etc/subgid` (subuid(5)): `name:start:count` lines.

@@ -1,0 +1,1 @@
+//! OpenShift's `openshift.io/sa.scc.uid-range` annotation: `start/size`.

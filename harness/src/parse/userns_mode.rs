@@ -1,0 +1,1 @@
+//! CRI-O's `io.kubernetes.cri-o.userns-mode` annotation value.

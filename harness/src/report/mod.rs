@@ -1,0 +1,3 @@
+//! Results and reports: JSON (the machine-readable truth), JUnit, Markdown.
+
+pub mod results;

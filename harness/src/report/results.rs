@@ -1,0 +1,62 @@
+//! The JSON results format (versioned; schema in `reports/results.schema.json`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::facts::Facts;
+use crate::observation::Observation;
+use crate::verdict::Verdict;
+
+/// Bumped on any incompatible change of this format.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunResults {
+    pub schema_version: u32,
+    /// `userns-e2e <version>`.
+    pub tool: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub environment: Facts,
+    pub results: Vec<ScenarioResult>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioResult {
+    pub id: String,
+    pub file: String,
+    pub topic: String,
+    pub description: String,
+    pub cites: Vec<String>,
+    pub verdict: Verdict,
+    /// Absent when skipped or when the target broke before observing.
+    pub observation: Option<Observation>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub errored: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[ScenarioResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            match r.verdict {
+                Verdict::Pass { .. } => s.passed += 1,
+                Verdict::Fail { .. } => s.failed += 1,
+                Verdict::Skip { .. } => s.skipped += 1,
+                Verdict::Error { .. } => s.errored += 1,
+            }
+        }
+        s
+    }
+}
