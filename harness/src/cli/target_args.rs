@@ -54,5 +54,9 @@ impl TargetArgs {
 
 /// Connects to the selected target.
 pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> {
-    Err(TargetError::Unusable(format!("target {} is not available yet", args.kind())))
+    match args.kind() {
+        TargetKind::Local => crate::target::local::connect(args).await,
+        TargetKind::Cri => crate::target::cri::connect(args).await,
+        TargetKind::Kube => crate::target::kube::connect(args).await,
+    }
 }

@@ -67,3 +67,7 @@ pub trait Target: Send + Sync {
     /// Returns a line per removed object.
     async fn cleanup(&self) -> Result<Vec<String>, TargetError>;
 }
+
+pub mod cri;
+pub mod kube;
+pub mod local;

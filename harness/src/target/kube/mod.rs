@@ -1,0 +1,10 @@
+//! The `kube` target.
+
+use crate::cli::target_args::TargetArgs;
+use crate::target::{Target, TargetError};
+
+/// Connects (and for `local`, provisions and starts the node).
+pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> {
+    let _ = args;
+    Err(TargetError::Unusable("the kube target is not implemented yet".into()))
+}

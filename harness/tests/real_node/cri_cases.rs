@@ -1,0 +1,1 @@
+//! Real-node cases for the CRI target.
