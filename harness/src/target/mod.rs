@@ -66,6 +66,13 @@ pub trait Target: Send + Sync {
     /// Removes leftovers of earlier runs, found by the harness label only.
     /// Returns a line per removed object.
     async fn cleanup(&self) -> Result<Vec<String>, TargetError>;
+
+    /// Removes what run `run_id` still has in flight (Ctrl-C). Returns a line
+    /// per removed object.
+    async fn cancel_run(&self, run_id: &str) -> Vec<String> {
+        let _ = run_id;
+        Vec::new()
+    }
 }
 
 pub mod cri;
