@@ -1,6 +1,7 @@
-//! `cleanup`.
+//! `cleanup`: remove what earlier runs left behind, found by the harness label only.
 
-use super::target_args::TargetArgs;
+use super::target_args::{self, TargetArgs};
+use crate::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct CleanupArgs {
@@ -9,6 +10,35 @@ pub struct CleanupArgs {
 }
 
 pub fn cleanup(args: CleanupArgs) -> i32 {
-    let _ = args;
-    crate::exit::OK
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::TARGET_UNUSABLE;
+        }
+    };
+    let removed = rt.block_on(async {
+        let target = target_args::connect(&args.target).await?;
+        target.cleanup().await
+    });
+    let code = match removed {
+        Ok(lines) if lines.is_empty() => {
+            println!("nothing to remove");
+            exit::OK
+        }
+        Ok(lines) => {
+            for l in &lines {
+                println!("removed {l}");
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::TARGET_UNUSABLE
+        }
+    };
+    if args.target.kind() == crate::facts::TargetKind::Local && !args.target.keep_node {
+        crate::target::local::stop_after_run(&args.target);
+    }
+    code
 }

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::exit;
+use crate::scenario::{load, Requirements, Scenario, ScenarioFile};
+
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// Scenario files or folders (default: scenarios/).
@@ -12,22 +15,137 @@ pub struct ValidateArgs {
 pub struct ListArgs {
     /// Scenario files or folders (default: scenarios/).
     pub paths: Vec<PathBuf>,
+    /// Print JSON (id, file, description, requirements) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct SchemaArgs {}
+pub struct SchemaArgs {
+    /// Write the schema to this file instead of stdout.
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+}
+
+/// Loads scenarios, printing every error; `Err` carries the exit code.
+fn load_or_report(paths: Vec<PathBuf>) -> Result<Vec<Scenario>, i32> {
+    load::load_paths(&crate::cli::default_paths(paths)).map_err(|errors| {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        eprintln!("{} error(s)", errors.len());
+        exit::BAD_INPUT
+    })
+}
 
 pub fn validate(args: ValidateArgs) -> i32 {
-    let _ = args;
-    crate::exit::OK
+    match load_or_report(args.paths) {
+        Err(code) => code,
+        Ok(scenarios) => {
+            for s in &scenarios {
+                for w in load::lint(s) {
+                    eprintln!("warning: {w}");
+                }
+            }
+            println!("ok: {} scenario files", scenarios.len());
+            exit::OK
+        }
+    }
+}
+
+/// Requirements in one compact line, e.g. `runtime=cri-o >=1.29.5, targets=kube`.
+pub fn requirements_line(r: &Requirements) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = &r.targets {
+        parts.push(format!("targets={}", t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join("|")));
+    }
+    match (&r.runtime, &r.runtime_version) {
+        (Some(n), Some(v)) => parts.push(format!("runtime={n} {v}")),
+        (Some(n), None) => parts.push(format!("runtime={n}")),
+        (None, Some(v)) => parts.push(format!("runtime {v}")),
+        (None, None) => {}
+    }
+    if let Some(k) = &r.kubernetes {
+        parts.push(format!("kubernetes {k}"));
+    }
+    match &r.openshift {
+        Some(crate::scenario::OpenShiftReq::Present(true)) => parts.push("openshift".into()),
+        Some(crate::scenario::OpenShiftReq::Present(false)) => parts.push("not openshift".into()),
+        Some(crate::scenario::OpenShiftReq::Version(v)) => parts.push(format!("openshift {v}")),
+        None => {}
+    }
+    for (g, on) in &r.feature_gates {
+        parts.push(format!("gate {g}={on}"));
+    }
+    if let Some(u) = r.user_namespaces {
+        parts.push(format!("userNamespaces={u}"));
+    }
+    for (user, has) in &r.subids {
+        parts.push(if *has { format!("subids for {user}") } else { format!("no subids for {user}") });
+    }
+    if let Some(k) = &r.kernel {
+        parts.push(format!("kernel {k}"));
+    }
+    if let Some(s) = r.sends_node_userns_mode {
+        parts.push(format!("sendsNodeUsernsMode={s}"));
+    }
+    if parts.is_empty() {
+        "any target".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 pub fn list(args: ListArgs) -> i32 {
-    let _ = args;
-    crate::exit::OK
+    let scenarios = match load_or_report(args.paths) {
+        Err(code) => return code,
+        Ok(s) => s,
+    };
+    if args.json {
+        let items: Vec<_> = scenarios
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id,
+                    "file": s.file.display().to_string(),
+                    "topic": s.topic,
+                    "description": s.spec.description.trim(),
+                    "cites": s.spec.cites,
+                    "requires": s.spec.requires,
+                })
+            })
+            .collect();
+        crate::cli::print_stdout(&(serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"));
+    } else {
+        let mut text = String::new();
+        for s in &scenarios {
+            let first = s.spec.description.lines().next().unwrap_or("").trim();
+            text.push_str(&format!("{}\n    {first}\n    requires: {}\n", s.id, requirements_line(&s.spec.requires)));
+        }
+        crate::cli::print_stdout(&text);
+    }
+    exit::OK
+}
+
+/// The JSON Schema of scenario files, pretty-printed.
+pub fn schema_text() -> String {
+    let schema = schemars::schema_for!(ScenarioFile);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }
 
 pub fn schema(args: SchemaArgs) -> i32 {
-    let _ = args;
-    crate::exit::OK
+    let text = schema_text();
+    match args.write {
+        None => {
+            crate::cli::print_stdout(&text);
+            exit::OK
+        }
+        Some(p) => match std::fs::write(&p, text) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                exit::BAD_INPUT
+            }
+        },
+    }
 }

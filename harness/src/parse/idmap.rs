@@ -124,3 +124,34 @@ impl From<IdMap> for Vec<String> {
         m.0.iter().map(|l| l.to_string()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn kernel_layout() {
+        let m = parse("         0     131072      65536\n").unwrap();
+        assert_eq!(m.0, vec![IdMapLine { inside: 0, outside: 131072, length: 65536 }]);
+        assert!(parse("0 0 4294967295").unwrap().is_host());
+        assert_eq!(m.to_host(1000), Some(132072));
+        assert_eq!(m.to_host(65536), None);
+        assert_eq!(parse("0 1").unwrap_err().line, 1);
+        assert!(parse("").is_err());
+        assert!(parse("0 0 4294967296").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(lines in proptest::collection::vec((0u64..=MAX_VALUE, 0u64..=MAX_VALUE, 1u64..=MAX_VALUE), 1..5)) {
+            let m = IdMap(lines.into_iter().map(|(inside, outside, length)| IdMapLine { inside, outside, length }).collect());
+            prop_assert_eq!(parse(&m.to_string()).unwrap(), m);
+        }
+
+        #[test]
+        fn never_panics(s in "(?s).{0,120}") {
+            let _ = parse(&s);
+        }
+    }
+}

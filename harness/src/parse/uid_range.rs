@@ -1,1 +1,76 @@
-//! OpenShift's `openshift.io/sa.scc.uid-range` annotation: `start/size`.
+//! OpenShift's `openshift.io/sa.scc.uid-range` namespace annotation:
+//! `start/size`, e.g. `1000650000/10000`.
+
+use std::fmt;
+
+pub const ANNOTATION: &str = "openshift.io/sa.scc.uid-range";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UidRange {
+    pub start: u32,
+    pub size: u32,
+}
+
+impl UidRange {
+    /// The last uid of the range.
+    pub fn end(&self) -> u64 {
+        self.start as u64 + self.size as u64 - 1
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid uid range {text:?}: {problem}")]
+pub struct UidRangeError {
+    pub text: String,
+    pub problem: String,
+}
+
+pub fn parse(text: &str) -> Result<UidRange, UidRangeError> {
+    let e = |problem: &str| UidRangeError { text: text.to_string(), problem: problem.to_string() };
+    let (start, size) = text.trim().split_once('/').ok_or_else(|| e("expected start/size, e.g. 1000650000/10000"))?;
+    let start: u32 = start.trim().parse().map_err(|_| e("start is not an unsigned 32-bit number"))?;
+    let size: u32 = size.trim().parse().map_err(|_| e("size is not an unsigned 32-bit number"))?;
+    if size == 0 {
+        return Err(e("size is 0"));
+    }
+    if start as u64 + size as u64 - 1 > u32::MAX as u64 {
+        return Err(e("range ends above 4294967295"));
+    }
+    Ok(UidRange { start, size })
+}
+
+impl fmt::Display for UidRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.start, self.size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn examples() {
+        let r = parse("1000650000/10000").unwrap();
+        assert_eq!((r.start, r.size, r.end()), (1000650000, 10000, 1000659999));
+        assert!(parse("1000650000").unwrap_err().to_string().contains("expected start/size"));
+        assert!(parse("1000650000/0").is_err());
+        assert!(parse("x/10").is_err());
+        assert!(parse("4294967295/2").unwrap_err().problem.contains("above"));
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(start in 0u32..=u32::MAX, size in 1u32..=u32::MAX) {
+            prop_assume!(start as u64 + size as u64 - 1 <= u32::MAX as u64);
+            let r = UidRange { start, size };
+            prop_assert_eq!(parse(&r.to_string()).unwrap(), r);
+        }
+
+        #[test]
+        fn never_panics(s in ".{0,40}") {
+            let _ = parse(&s);
+        }
+    }
+}

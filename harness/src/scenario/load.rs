@@ -1,2 +1,413 @@
 //! Loading scenario files: YAML with line and column, typed checking, template
-//! names, and the pod checked against k8s-openapi's `v1.Pod`.
+//! names, and the pod checked against k8s-openapi's `v1.Pod` (which itself
+//! ignores unknown fields, so they are found by a round trip).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::Value;
+
+use super::model::{PodTemplate, Scenario, ScenarioFile};
+use super::yaml::{self, join_index, join_key, Document, Location};
+use crate::templates::{self, Templates};
+
+/// Files above this size are refused before parsing.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A problem with a scenario file, with as much of its place as is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// Field path, e.g. `pods[0].pod.spec.containers[0].image`.
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        f.write_str(": ")?;
+        if let Some(p) = self.path.as_deref().filter(|p| !p.is_empty()) {
+            write!(f, "at {p}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    doc: &'a Document,
+}
+
+impl Ctx<'_> {
+    fn error(&self, path: &str, message: impl Into<String>) -> LoadError {
+        let loc = self.doc.locate(path);
+        LoadError {
+            file: self.file.to_path_buf(),
+            line: loc.map(|l| l.line),
+            column: loc.map(|l| l.column),
+            path: Some(path.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+fn plain_error(file: &Path, location: Option<Location>, message: impl Into<String>) -> LoadError {
+    LoadError {
+        file: file.to_path_buf(),
+        line: location.map(|l| l.line),
+        column: location.map(|l| l.column),
+        path: None,
+        message: message.into(),
+    }
+}
+
+/// Renders a serde_path_to_error path in the same form as the location index.
+fn path_string(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out = join_index(&out, *index),
+            Segment::Map { key } => out = join_key(&out, key),
+            Segment::Enum { variant } => out = join_key(&out, variant),
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// Parses and checks one scenario file's text.
+pub fn load_str(file: &Path, text: &str) -> Result<ScenarioFile, Vec<LoadError>> {
+    let doc = yaml::parse(text).map_err(|e| vec![plain_error(file, e.location, e.message)])?;
+    let ctx = Ctx { file, doc: &doc };
+    match &doc.value {
+        Value::Null => return Err(vec![plain_error(file, None, "empty file: expected a scenario mapping (description, cites, pods …)")]),
+        Value::Object(_) => {}
+        _ => return Err(vec![plain_error(file, Some(Location { line: 1, column: 1 }), "expected a mapping at the top level (description, cites, pods …)")]),
+    }
+    let spec: ScenarioFile = serde_path_to_error::deserialize(doc.value.clone()).map_err(|e| {
+        let message = e.inner().to_string();
+        let path = path_string(e.path());
+        vec![ctx.error(&path, message)]
+    })?;
+    let mut errors = Vec::new();
+    check_semantics(&ctx, &spec, &mut errors);
+    if errors.is_empty() {
+        Ok(spec)
+    } else {
+        Err(errors)
+    }
+}
+
+fn check_semantics(ctx: &Ctx, spec: &ScenarioFile, errors: &mut Vec<LoadError>) {
+    if spec.description.trim().is_empty() {
+        errors.push(ctx.error("description", "must say what the scenario shows"));
+    }
+    if spec.cites.is_empty() {
+        errors.push(ctx.error("cites", "must name at least one fact (FACTS.md item and upstream source)"));
+    }
+    if spec.pods.is_empty() {
+        errors.push(ctx.error("pods", "needs at least one pod"));
+    }
+    if spec.across.disjoint_ranges && spec.pods.len() < 2 {
+        errors.push(ctx.error("across.disjointRanges", "needs at least two pods"));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, case) in spec.pods.iter().enumerate() {
+        let base = format!("pods[{i}]");
+        let pod_path = format!("{base}.pod");
+        check_template_refs(ctx, &pod_path, &case.pod.0, errors);
+        for (j, e) in case.expect.exec.iter().flatten().enumerate() {
+            for (k, arg) in e.command.iter().enumerate() {
+                check_text_refs(ctx, &format!("{base}.expect.exec[{j}].command[{k}]"), arg, errors);
+            }
+        }
+        match check_pod(ctx, &pod_path, &case.pod) {
+            Err(e) => errors.extend(e),
+            Ok(pod) => {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                if !names.insert(name.clone()) {
+                    errors.push(ctx.error(&format!("{pod_path}.metadata.name"), format!("pod name `{name}` is used twice in this file")));
+                }
+                let containers: Vec<&str> = pod.spec.iter().flat_map(|s| s.containers.iter()).map(|c| c.name.as_str()).collect();
+                if let Some(probe) = &case.probe {
+                    if !containers.contains(&probe.as_str()) {
+                        errors.push(ctx.error(&format!("{base}.probe"), format!("no container named `{probe}` (containers: {})", containers.join(", "))));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_text_refs(ctx: &Ctx, path: &str, text: &str, errors: &mut Vec<LoadError>) {
+    match templates::references(text) {
+        Err(e) => errors.push(ctx.error(path, e)),
+        Ok(refs) => {
+            for name in refs {
+                if templates::lookup(name).is_none() {
+                    let known: Vec<&str> = templates::KNOWN.iter().map(|d| d.name).collect();
+                    errors.push(ctx.error(path, format!("unknown template value `{name}` (known: {})", known.join(", "))));
+                }
+            }
+        }
+    }
+}
+
+fn check_template_refs(ctx: &Ctx, path: &str, value: &Value, errors: &mut Vec<LoadError>) {
+    match value {
+        Value::String(s) => check_text_refs(ctx, path, s, errors),
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| check_template_refs(ctx, &join_index(path, i), v, errors)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| check_template_refs(ctx, &join_key(path, k), v, errors)),
+        _ => {}
+    }
+}
+
+/// Checks the pod against `v1.Pod`, with stand-in template values.
+fn check_pod(ctx: &Ctx, path: &str, pod: &PodTemplate) -> Result<Pod, Vec<LoadError>> {
+    let value = templates::substitute_value(&pod.0, &templates::placeholders()).map_err(|e| vec![ctx.error(path, e)])?;
+    if !value.is_object() {
+        return Err(vec![ctx.error(path, "expected a v1.Pod mapping")]);
+    }
+    let mut errors = Vec::new();
+    if value.get("apiVersion").and_then(Value::as_str) != Some("v1") {
+        errors.push(ctx.error(&join_key(path, "apiVersion"), "must be `v1`"));
+    }
+    if value.get("kind").and_then(Value::as_str) != Some("Pod") {
+        errors.push(ctx.error(&join_key(path, "kind"), "must be `Pod`"));
+    }
+    let typed: Pod = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let message = e.inner().to_string();
+        let p = join_key(path, &path_string(e.path()));
+        vec![ctx.error(p.trim_end_matches('.'), message)]
+    })?;
+    let round_trip = serde_json::to_value(&typed).unwrap_or(Value::Null);
+    unknown_fields(ctx, path, &value, &round_trip, &mut errors);
+    match typed.metadata.name.as_deref() {
+        None => errors.push(ctx.error(&join_key(path, "metadata"), "metadata.name is required")),
+        Some(n) if !is_dns_label(n) => errors.push(ctx.error(&format!("{path}.metadata.name"), format!("`{n}` is not a DNS-1123 label (lower-case letters, digits, '-', at most 63)"))),
+        _ => {}
+    }
+    if typed.spec.as_ref().is_none_or(|s| s.containers.is_empty()) {
+        errors.push(ctx.error(&join_key(path, "spec"), "spec.containers needs at least one container"));
+    }
+    if errors.is_empty() {
+        Ok(typed)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Keys of `original` that the typed round trip lost: fields `v1.Pod` does
+/// not have (null values drop out legitimately and are not reported).
+fn unknown_fields(ctx: &Ctx, path: &str, original: &Value, round_trip: &Value, errors: &mut Vec<LoadError>) {
+    match (original, round_trip) {
+        (Value::Object(o), Value::Object(r)) => {
+            for (k, v) in o {
+                let p = join_key(path, k);
+                match r.get(k) {
+                    None if !v.is_null() => errors.push(ctx.error(&p, format!("unknown field `{k}` in v1.Pod"))),
+                    None => {}
+                    Some(rv) => unknown_fields(ctx, &p, v, rv, errors),
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(r)) => {
+            for (i, (v, rv)) in o.iter().zip(r).enumerate() {
+                unknown_fields(ctx, &join_index(path, i), v, rv, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Reads and checks one file (size, encoding, then [`load_str`]).
+pub fn load_file(file: &Path) -> Result<ScenarioFile, Vec<LoadError>> {
+    let meta = std::fs::metadata(file).map_err(|e| vec![plain_error(file, None, format!("cannot read: {e}"))])?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(vec![plain_error(file, None, format!("file is {} bytes; scenario files are limited to {MAX_FILE_BYTES}", meta.len()))]);
+    }
+    let bytes = std::fs::read(file).map_err(|e| vec![plain_error(file, None, format!("cannot read: {e}"))])?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        vec![plain_error(file, None, format!("not UTF-8 text (invalid byte at offset {}); is this a binary file?", e.utf8_error().valid_up_to()))]
+    })?;
+    if text.contains('\0') {
+        return Err(vec![plain_error(file, None, "contains NUL bytes; is this a binary file?")]);
+    }
+    load_str(file, &text)
+}
+
+fn is_scenario_file(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return errors.push(plain_error(dir, None, format!("cannot read folder: {e}"))),
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, out, errors);
+        } else if is_scenario_file(&p) {
+            out.push(p);
+        }
+    }
+}
+
+/// Loads files and folders (recursively, `*.yaml`/`*.yml`, sorted). Ids are
+/// paths below the folder given, without the extension; every error of every
+/// file is returned.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
+    let mut errors = Vec::new();
+    let mut found: Vec<(PathBuf, PathBuf)> = Vec::new(); // (root, file)
+    for root in paths {
+        if root.is_dir() {
+            let mut files = Vec::new();
+            walk(root, &mut files, &mut errors);
+            found.extend(files.into_iter().map(|f| (root.clone(), f)));
+        } else if root.is_file() {
+            found.push((root.parent().map(Path::to_path_buf).unwrap_or_default(), root.clone()));
+        } else {
+            errors.push(plain_error(root, None, "no such file or folder"));
+        }
+    }
+    if found.is_empty() && errors.is_empty() {
+        errors.push(LoadError {
+            file: paths.first().cloned().unwrap_or_default(),
+            line: None,
+            column: None,
+            path: None,
+            message: "no scenario files (*.yaml) found".into(),
+        });
+    }
+    let mut scenarios = Vec::new();
+    for (root, file) in found {
+        match load_file(&file) {
+            Err(e) => errors.extend(e),
+            Ok(spec) => {
+                let rel = file.strip_prefix(&root).unwrap_or(&file).with_extension("");
+                let id = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let topic = if rel.components().count() > 1 { id.split('/').next().unwrap_or("").to_string() } else { String::new() };
+                scenarios.push(Scenario { id, file, topic, spec });
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for s in &scenarios {
+        if let Some(first) = seen.insert(s.id.clone(), s.file.clone()) {
+            errors.push(plain_error(&s.file, None, format!("scenario id `{}` is also used by {}", s.id, first.display())));
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Fills templates into a pod and types it, for targets.
+pub fn materialize_pod(pod: &PodTemplate, values: &Templates) -> Result<Pod, String> {
+    let value = templates::substitute_value(&pod.0, values)?;
+    serde_path_to_error::deserialize(value).map_err(|e| format!("pod: at {}: {}", path_string(e.path()), e.inner()))
+}
+
+/// Warnings that do not stop a run: CRI-O `userns-mode` values CRI-O will
+/// refuse (a scenario may want to see exactly that refusal).
+pub fn lint(scenario: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, case) in scenario.spec.pods.iter().enumerate() {
+        let annotations = case.pod.0.pointer("/metadata/annotations").and_then(Value::as_object);
+        for key in crate::parse::userns_mode::ANNOTATION_KEYS {
+            if let Some(v) = annotations.and_then(|a| a.get(*key)).and_then(Value::as_str) {
+                if let Err(e) = crate::parse::userns_mode::parse(v) {
+                    out.push(format!("{}: pods[{i}]: annotation {key}={v:?} will be refused by CRI-O: {e}", scenario.file.display()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+description: d
+cites: [x]
+pods:
+  - pod:
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: p}
+      spec:
+        hostUsers: false
+        securityContext: {runAsUser: "${ns.uidRangeStart}"}
+        containers: [{name: c, image: "${image.busybox}"}]
+    expect:
+      uidMap: ["0 ${ns.uidRangeStart} 1"]
+"#;
+
+    fn errors(text: &str) -> Vec<String> {
+        load_str(Path::new("f.yaml"), text).unwrap_err().iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn accepts_a_good_file() {
+        let spec = load_str(Path::new("f.yaml"), GOOD).unwrap();
+        assert_eq!(spec.pods.len(), 1);
+    }
+
+    #[test]
+    fn unknown_pod_field_is_located() {
+        let bad = GOOD.replace("hostUsers: false", "hostUsers: false\n        hostUser: true");
+        assert_eq!(errors(&bad), vec!["f.yaml:11:9: at pods[0].pod.spec.hostUser: unknown field `hostUser` in v1.Pod"]);
+    }
+
+    #[test]
+    fn unknown_top_level_field_and_template() {
+        let e = errors(&format!("{GOOD}bogus: 1\n"));
+        assert!(e[0].starts_with("f.yaml:15:1: at bogus: unknown field `bogus`"), "{e:?}");
+        let e = errors(&GOOD.replace("${image.busybox}", "${image.nope}"));
+        assert!(e[0].contains("at pods[0].pod.spec.containers[0].image: unknown template value `image.nope`"), "{e:?}");
+    }
+
+    #[test]
+    fn wrong_types() {
+        let e = errors(&GOOD.replace("hostUsers: false", "hostUsers: maybe"));
+        assert!(e[0].contains("pods[0].pod.spec.hostUsers") && e[0].contains("f.yaml:10:"), "{e:?}");
+    }
+
+    #[test]
+    fn materializes_numbers() {
+        let spec = load_str(Path::new("f.yaml"), GOOD).unwrap();
+        let mut t = Templates::new();
+        t.insert("ns.uidRangeStart".into(), "1000650000".into());
+        t.insert("image.busybox".into(), "busybox".into());
+        let pod = materialize_pod(&spec.pods[0].pod, &t).unwrap();
+        assert_eq!(pod.spec.unwrap().security_context.unwrap().run_as_user, Some(1000650000));
+    }
+}

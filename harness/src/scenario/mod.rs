@@ -5,5 +5,6 @@ pub mod load;
 pub mod matchers;
 pub mod model;
 pub mod pod_schema;
+pub mod yaml;
 
 pub use model::*;
