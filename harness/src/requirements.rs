@@ -2,17 +2,245 @@
 //! functions over [`Facts`]; a refusal is the skip reason shown to users.
 
 use crate::facts::Facts;
-use crate::scenario::{Condition, Requirements};
+use crate::scenario::{Condition, OpenShiftReq, Requirements};
+use crate::version::{Version, VersionReq};
 
-/// `Ok` when every requirement holds; otherwise the skip reason, naming the
-/// requirement and what the target reported.
-pub fn check(req: &Requirements, facts: &Facts) -> Result<(), String> {
-    let _ = (req, facts);
-    Ok(())
+/// A feature gate's default by Kubernetes version (FACTS.md, KEP-127), for
+/// clusters that do not report their gates.
+pub fn default_gate(name: &str, k8s: &Version) -> Option<bool> {
+    let minor = (k8s.0.major == 1).then_some(k8s.0.minor)?;
+    match name {
+        "UserNamespacesSupport" if minor >= 28 => Some(minor >= 33),
+        "UserNamespacesStatelessPodsSupport" if (25..=27).contains(&minor) => Some(false),
+        "UserNamespacesPodSecurityStandards" if (29..=34).contains(&minor) => Some(false),
+        "UserNamespacesHostNetworkSupport" if minor >= 35 => Some(false),
+        _ => None,
+    }
 }
 
-/// Whether an expectation `case` condition holds on this target.
+fn runtime_label(facts: &Facts) -> String {
+    match &facts.runtime {
+        Some(r) => format!("{} {}", r.reported_name, r.reported_version),
+        None => "no runtime".into(),
+    }
+}
+
+fn check_range(what: &str, req: &VersionReq, have: Option<&Version>, none: &str) -> Option<String> {
+    match have {
+        Some(v) if v.satisfies(req) => None,
+        Some(v) => Some(format!("needs {what} {req}, target has {v}")),
+        None => Some(format!("needs {what} {req}, {none}")),
+    }
+}
+
+fn gate_state(name: &str, facts: &Facts) -> Option<bool> {
+    facts.feature_gates.get(name).copied().or_else(|| facts.kubernetes.as_ref().and_then(|v| default_gate(name, v)))
+}
+
+/// Every unmet requirement, as sentences naming what the target reported.
+pub fn unmet(req: &Requirements, facts: &Facts) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(targets) = &req.targets {
+        if !targets.contains(&facts.target) {
+            let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+            out.push(format!("needs target {}, this run uses {}", names.join(" or "), facts.target));
+        }
+    }
+    if let Some(name) = req.runtime {
+        let have = facts.runtime.as_ref().and_then(|r| r.name);
+        if have != Some(name) {
+            out.push(format!("needs runtime {name}, target reports {}", runtime_label(facts)));
+        }
+    }
+    if let Some(r) = &req.runtime_version {
+        let have = facts.runtime.as_ref().and_then(|r| r.version.as_ref());
+        out.extend(check_range("runtime version", r, have, "the runtime version is not reported"));
+    }
+    if let Some(r) = &req.kubernetes {
+        let none = format!("target has no Kubernetes API ({})", facts.target);
+        out.extend(check_range("Kubernetes", r, facts.kubernetes.as_ref(), &none));
+    }
+    match &req.openshift {
+        Some(OpenShiftReq::Present(true)) if facts.openshift.is_none() => out.push("needs OpenShift, target is not OpenShift".into()),
+        Some(OpenShiftReq::Present(false)) if facts.openshift.is_some() => out.push("needs a cluster that is not OpenShift".into()),
+        Some(OpenShiftReq::Version(r)) => match &facts.openshift {
+            None => out.push(format!("needs OpenShift {r}, target is not OpenShift")),
+            Some(o) => out.extend(check_range("OpenShift", r, o.version.as_ref(), "the OpenShift version is not reported")),
+        },
+        _ => {}
+    }
+    for (gate, want) in &req.feature_gates {
+        match gate_state(gate, facts) {
+            Some(have) if have == *want => {}
+            Some(have) => out.push(format!("needs feature gate {gate}={want}, target has {gate}={have}")),
+            None => out.push(format!("needs feature gate {gate}={want}; the target does not report it")),
+        }
+    }
+    if let Some(want) = req.user_namespaces {
+        let handlers = facts.runtime.as_ref().map(|r| &r.handlers);
+        match handlers.filter(|h| !h.is_empty()) {
+            None => out.push(format!("needs userNamespaces={want}; the runtime reports no handler features ({})", runtime_label(facts))),
+            Some(h) => {
+                let have = h.values().any(|f| f.user_namespaces);
+                if have != want {
+                    out.push(format!("needs userNamespaces={want}, runtime handlers report user_namespaces={have} ({})", runtime_label(facts)));
+                }
+            }
+        }
+    }
+    for (user, want) in &req.subids {
+        match facts.nodes.first().and_then(|n| n.subuids.as_ref()) {
+            None => out.push(format!("needs to know the node's subordinate ids for {user:?}; /etc/subuid is not readable on this target")),
+            Some(map) => {
+                let have = map.get(user).is_some_and(|r| !r.is_empty());
+                if have != *want {
+                    let users: Vec<&str> = map.keys().map(String::as_str).collect();
+                    let listed = if users.is_empty() { "none".to_string() } else { users.join(", ") };
+                    out.push(if *want {
+                        format!("needs subordinate ids for user {user:?}, node has none (/etc/subuid has: {listed})")
+                    } else {
+                        format!("needs a node without subordinate ids for user {user:?}, node has them")
+                    });
+                }
+            }
+        }
+    }
+    if let Some(r) = &req.kernel {
+        let have = facts.nodes.first().and_then(|n| n.kernel.as_deref()).and_then(Version::parse);
+        out.extend(check_range("kernel", r, have.as_ref(), "the kernel version is not reported"));
+    }
+    if let Some(want) = req.sends_node_userns_mode {
+        match facts.sends_node_userns_mode {
+            Some(have) if have == want => {}
+            Some(have) => out.push(format!("needs sendsNodeUsernsMode={want}, target has {have}")),
+            None => out.push(format!("needs sendsNodeUsernsMode={want}; not known for this target")),
+        }
+    }
+    out
+}
+
+/// `Ok` when every requirement holds; otherwise the skip reason.
+pub fn check(req: &Requirements, facts: &Facts) -> Result<(), String> {
+    let unmet = unmet(req, facts);
+    if unmet.is_empty() {
+        Ok(())
+    } else {
+        Err(unmet.join("; "))
+    }
+}
+
+/// Whether an expectation case's condition holds on this target (unknown facts do not hold).
 pub fn condition_holds(cond: &Condition, facts: &Facts) -> bool {
-    let _ = (cond, facts);
-    false
+    let as_req = Requirements {
+        targets: cond.target.map(|t| vec![t]),
+        runtime: cond.runtime,
+        runtime_version: cond.runtime_version.clone(),
+        kubernetes: cond.kubernetes.clone(),
+        openshift: cond.openshift.clone(),
+        feature_gates: cond.feature_gates.clone(),
+        sends_node_userns_mode: cond.sends_node_userns_mode,
+        ..Requirements::default()
+    };
+    unmet(&as_req, facts).is_empty()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::facts::{HandlerFeatures, NodeFacts, OpenShiftFacts, RuntimeFacts, RuntimeName, SubIdRange, TargetKind};
+
+    pub(crate) fn containerd_local() -> Facts {
+        let mut handlers = BTreeMap::new();
+        handlers.insert("runc".to_string(), HandlerFeatures { user_namespaces: true, recursive_read_only_mounts: true });
+        let mut subuids = BTreeMap::new();
+        subuids.insert("root".to_string(), vec![SubIdRange { start: 100000, count: 65536 }]);
+        Facts {
+            target: TargetKind::Local,
+            endpoint: "unix:///var/lib/userns-e2e/node/run/containerd.sock".into(),
+            runtime: Some(RuntimeFacts {
+                name: Some(RuntimeName::Containerd),
+                reported_name: "containerd".into(),
+                reported_version: "v2.1.9".into(),
+                version: Version::parse("2.1.9"),
+                handlers,
+            }),
+            kubernetes: None,
+            openshift: None,
+            feature_gates: BTreeMap::new(),
+            nodes: vec![NodeFacts { name: Some("local".into()), kernel: Some("6.18.44-fc".into()), subuids: Some(subuids.clone()), subgids: Some(subuids) }],
+            sends_node_userns_mode: Some(true),
+        }
+    }
+
+    pub(crate) fn crio_openshift(version: &str) -> Facts {
+        let mut f = containerd_local();
+        f.target = TargetKind::Kube;
+        f.runtime = Some(RuntimeFacts {
+            name: Some(RuntimeName::CriO),
+            reported_name: "cri-o".into(),
+            reported_version: version.into(),
+            version: Version::parse(version),
+            handlers: BTreeMap::new(),
+        });
+        f.kubernetes = Version::parse("1.33.2");
+        f.openshift = Some(OpenShiftFacts { version: Version::parse("4.20.1") });
+        f
+    }
+
+    fn req(json: serde_json::Value) -> Requirements {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn met_requirements() {
+        let f = containerd_local();
+        assert_eq!(check(&req(serde_json::json!({"runtime": "containerd", "runtimeVersion": ">=2.0", "userNamespaces": true, "targets": ["local", "cri"], "kernel": ">=6.3", "subids": {"root": true, "containers": false}})), &f), Ok(()));
+        let o = crio_openshift("1.33.2");
+        assert_eq!(check(&req(serde_json::json!({"runtime": "cri-o", "kubernetes": ">=1.33", "openshift": ">=4.20", "featureGates": {"UserNamespacesSupport": true}})), &o), Ok(()));
+    }
+
+    #[test]
+    fn unmet_requirements_name_what_the_target_reported() {
+        let f = containerd_local();
+        assert_eq!(check(&req(serde_json::json!({"runtime": "cri-o"})), &f).unwrap_err(), "needs runtime cri-o, target reports containerd v2.1.9");
+        assert_eq!(check(&req(serde_json::json!({"kubernetes": ">=1.33"})), &f).unwrap_err(), "needs Kubernetes >=1.33, target has no Kubernetes API (local)");
+        assert_eq!(check(&req(serde_json::json!({"subids": {"containers": true}})), &f).unwrap_err(), "needs subordinate ids for user \"containers\", node has none (/etc/subuid has: root)");
+        assert_eq!(check(&req(serde_json::json!({"openshift": true})), &f).unwrap_err(), "needs OpenShift, target is not OpenShift");
+        assert_eq!(check(&req(serde_json::json!({"targets": ["kube"]})), &f).unwrap_err(), "needs target kube, this run uses local");
+        assert_eq!(
+            check(&req(serde_json::json!({"featureGates": {"UserNamespacesSupport": true}})), &f).unwrap_err(),
+            "needs feature gate UserNamespacesSupport=true; the target does not report it"
+        );
+        let both = check(&req(serde_json::json!({"runtime": "cri-o", "runtimeVersion": "<2"})), &f).unwrap_err();
+        assert_eq!(both, "needs runtime cri-o, target reports containerd v2.1.9; needs runtime version <2, target has 2.1.9");
+        let o = crio_openshift("1.33.2");
+        assert_eq!(check(&req(serde_json::json!({"userNamespaces": true})), &o).unwrap_err(), "needs userNamespaces=true; the runtime reports no handler features (cri-o 1.33.2)");
+        assert_eq!(check(&req(serde_json::json!({"sendsNodeUsernsMode": false})), &o).unwrap_err(), "needs sendsNodeUsernsMode=false, target has true");
+        assert_eq!(check(&req(serde_json::json!({"kernel": ">=7"})), &o).unwrap_err(), "needs kernel >=7, target has 6.18.44");
+    }
+
+    #[test]
+    fn gate_defaults_follow_the_kubernetes_version() {
+        let v = |s| Version::parse(s).unwrap();
+        assert_eq!(default_gate("UserNamespacesSupport", &v("1.32.0")), Some(false));
+        assert_eq!(default_gate("UserNamespacesSupport", &v("1.33.0")), Some(true));
+        assert_eq!(default_gate("UserNamespacesSupport", &v("1.27.0")), None);
+        assert_eq!(default_gate("UserNamespacesPodSecurityStandards", &v("1.30.0")), Some(false));
+        let mut o = crio_openshift("1.32.0");
+        o.kubernetes = Version::parse("1.32.3");
+        assert_eq!(
+            check(&req(serde_json::json!({"featureGates": {"UserNamespacesSupport": true}})), &o).unwrap_err(),
+            "needs feature gate UserNamespacesSupport=true, target has UserNamespacesSupport=false"
+        );
+    }
+
+    #[test]
+    fn conditions() {
+        let c: Condition = serde_json::from_value(serde_json::json!({"runtime": "cri-o", "runtimeVersion": ">=1.29.5"})).unwrap();
+        assert!(condition_holds(&c, &crio_openshift("1.29.5")));
+        assert!(!condition_holds(&c, &crio_openshift("1.29.4")));
+        assert!(!condition_holds(&c, &containerd_local()));
+    }
 }

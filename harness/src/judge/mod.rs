@@ -1,21 +1,84 @@
 //! The judge: pure functions from (expectation, observation) to a verdict.
 //! No I/O here, so every expectation kind is tested without a target.
 
+mod checks;
+pub mod matching;
+
 use crate::facts::Facts;
 use crate::observation::Observation;
+use crate::requirements::condition_holds;
 use crate::scenario::{Expect, PodCase, ScenarioFile};
+use crate::target::ProbePlan;
 use crate::templates::Templates;
-use crate::verdict::Verdict;
+use crate::verdict::{Check, Verdict};
 
 /// The expectation that applies to `case` on this target: the default with
 /// the fields of every matching `cases` entry laid over it, in order.
 pub fn resolve_expect(case: &PodCase, facts: &Facts) -> Expect {
-    let _ = facts;
-    case.expect.clone()
+    let mut e = case.expect.clone();
+    for c in case.cases.iter().filter(|c| condition_holds(&c.when, facts)) {
+        let o = c.expect.clone();
+        macro_rules! over {
+            ($($f:ident),*) => { $( if o.$f.is_some() { e.$f = o.$f; } )* };
+        }
+        over!(admission, scc, outcome, uid_map, gid_map, id, host_uid, sysctls, exec);
+    }
+    e
+}
+
+/// What a target must read from a pod for its expectation.
+pub fn probe_plan(case: &PodCase, facts: &Facts) -> ProbePlan {
+    let e = resolve_expect(case, facts);
+    ProbePlan {
+        container: case.probe.clone(),
+        sysctls: e.sysctls.iter().flat_map(|s| s.keys().cloned()).collect(),
+        commands: e.exec.iter().flatten().map(|x| x.command.clone()).collect(),
+    }
 }
 
 /// Judges one scenario's observation.
 pub fn judge(scenario: &ScenarioFile, facts: &Facts, templates: &Templates, observation: &Observation) -> Verdict {
-    let _ = (scenario, facts, templates, observation);
-    Verdict::Error { reason: "judge not implemented".into() }
+    let mut values = templates.clone();
+    values.extend(observation.templates.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut all: Vec<Check> = Vec::new();
+    for (i, case) in scenario.pods.iter().enumerate() {
+        let name = case.pod.0.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("?").to_string();
+        let expect = resolve_expect(case, facts);
+        match observation.pods.get(i) {
+            Some(pod) => all.extend(checks::pod_checks(&name, &expect, pod, &values)),
+            None => all.push(Check {
+                subject: format!("pod {name}"),
+                expected: "an observation".into(),
+                observed: "the target reported nothing for this pod".into(),
+                ok: false,
+            }),
+        }
+    }
+    if scenario.across.disjoint_ranges {
+        all.push(checks::disjoint(scenario, observation));
+    }
+    verdict(all)
 }
+
+fn verdict(checks: Vec<Check>) -> Verdict {
+    let failing: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
+    let Some(first) = failing.first() else {
+        return Verdict::Pass { checks };
+    };
+    let mut reason = format!("{}: expected {}, observed {}", first.subject, first.expected, first.observed.lines().next().unwrap_or(""));
+    if failing.len() > 1 {
+        reason.push_str(&format!(" (and {} more)", failing.len() - 1));
+    }
+    let diff = failing
+        .iter()
+        .map(|c| {
+            let indent = |s: &str| s.lines().collect::<Vec<_>>().join("\n              ");
+            format!("{}:\n  - expected: {}\n  + observed: {}", c.subject, indent(&c.expected), indent(&c.observed))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Verdict::Fail { reason, diff, checks }
+}
+
+#[cfg(test)]
+mod tests;

@@ -147,7 +147,7 @@ pub struct Requirements {
 
 /// The identity that creates the pods (kube target).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Account {
     /// Impersonate this user (OpenShift user, e.g. `test`), given `role` in the
     /// scenario's namespace.
@@ -185,7 +185,7 @@ pub struct Expect {
 
 /// Admission by the API server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum AdmissionExpect {
     Admitted,
     /// Refused; `message` must be contained in the API server's message.
@@ -195,7 +195,7 @@ pub enum AdmissionExpect {
 /// The final state of the pod. `reason` matches exactly; `message` matches
 /// by substring (messages carry ids and paths).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum OutcomeExpect {
     Running,
     Pending,
