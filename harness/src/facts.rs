@@ -64,7 +64,7 @@ impl std::fmt::Display for RuntimeName {
 
 /// A node's container runtime as reported by CRI `Version`/`Status` or by
 /// the Node object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimeFacts {
     /// Family, when recognised.
@@ -81,7 +81,7 @@ pub struct RuntimeFacts {
     pub handlers: BTreeMap<String, HandlerFeatures>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HandlerFeatures {
     pub user_namespaces: bool,
@@ -89,7 +89,7 @@ pub struct HandlerFeatures {
 }
 
 /// One subordinate id range (`/etc/subuid` line `user:start:count`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SubIdRange {
     pub start: u64,
     pub count: u64,
@@ -97,7 +97,7 @@ pub struct SubIdRange {
 
 /// What is known of the node's configuration. `None` means "not known", which
 /// differs from "known to be absent".
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeFacts {
     pub name: Option<String>,
@@ -108,7 +108,7 @@ pub struct NodeFacts {
     pub subgids: Option<BTreeMap<String, Vec<SubIdRange>>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenShiftFacts {
     /// Cluster version (`ClusterVersion` status), when readable.
@@ -116,7 +116,7 @@ pub struct OpenShiftFacts {
 }
 
 /// Everything a target reported, probed once per run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Facts {
     pub target: TargetKind,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::parse::idmap::IdMap;
 
 /// Everything observed for one scenario.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Observation {
     /// One entry per pod of the scenario, in the scenario's order.
@@ -23,7 +23,7 @@ pub struct Observation {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PodObservation {
     /// `metadata.name` of the pod as written in the scenario.
@@ -51,7 +51,7 @@ pub struct PodObservation {
 
 /// The admission decision of the API server (kube), or `Admitted` for targets
 /// without admission control.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "result")]
 pub enum Admission {
     #[default]
@@ -65,7 +65,7 @@ pub enum Admission {
 }
 
 /// Where the pod ended up when observation stopped.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum Outcome {
     /// Every container running.
@@ -84,7 +84,7 @@ pub enum Outcome {
     NotCreated,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// `Normal` or `Warning`.
@@ -95,7 +95,7 @@ pub struct Event {
 }
 
 /// Results of reading inside the container (ExecSync / exec).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
     /// Which container was probed.
@@ -113,7 +113,7 @@ pub struct Probe {
     pub exec: Vec<ExecResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecResult {
     pub command: Vec<String>,
@@ -123,7 +123,7 @@ pub struct ExecResult {
 }
 
 /// The host's view of the container's init process.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HostView {
     pub pid: Option<u32>,

@@ -147,7 +147,7 @@ impl SuiteShared {
                 let timeout = self.timeout.or(spec.timeout).unwrap_or_else(|| default_timeout(self.facts.target));
                 let plan = ExecPlan {
                     templates: self.templates.clone(),
-                    probes: spec.pods.iter().map(|case| probe_plan_fallback(case)).collect(),
+                    probes: spec.pods.iter().map(|case| judge::probe_plan(case, &self.facts)).collect(),
                     timeout,
                     run_id: self.run_id.clone(),
                 };
@@ -182,9 +182,4 @@ impl SuiteShared {
             duration_ms: started.elapsed().as_millis() as u64,
         }
     }
-}
-
-// Replaced by judge::probe_plan once it lands.
-fn probe_plan_fallback(case: &crate::scenario::PodCase) -> crate::target::ProbePlan {
-    crate::target::ProbePlan { container: case.probe.clone(), ..Default::default() }
 }

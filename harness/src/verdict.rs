@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One comparison the judge made: what was expected, what was observed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     /// Which pod and which aspect, e.g. `pod userns: uid_map line 1`.
@@ -13,7 +13,7 @@ pub struct Check {
     pub ok: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "status")]
 pub enum Verdict {
     Pass { checks: Vec<Check> },

@@ -121,3 +121,12 @@ mod tests {
         assert!(VersionReq::parse("banana").is_err());
     }
 }
+
+impl schemars::JsonSchema for Version {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Version".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "description": "major.minor.patch"})
+    }
+}

@@ -22,6 +22,9 @@ pub struct ListArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
+    /// The schema of results files (`run --json`) instead of scenario files.
+    #[arg(long)]
+    pub results: bool,
     /// Write the schema to this file instead of stdout.
     #[arg(long)]
     pub write: Option<PathBuf>,
@@ -134,7 +137,7 @@ pub fn schema_text() -> String {
 }
 
 pub fn schema(args: SchemaArgs) -> i32 {
-    let text = schema_text();
+    let text = if args.results { crate::report::results::schema_text() } else { schema_text() };
     match args.write {
         None => {
             crate::cli::print_stdout(&text);

@@ -2,6 +2,10 @@
 //! No I/O here, so every expectation kind is tested without a target.
 
 mod checks;
+/// Text renderings shared with the reports.
+pub mod checks_text {
+    pub use super::checks::describe_outcome;
+}
 pub mod matching;
 
 use crate::facts::Facts;

@@ -155,3 +155,17 @@ mod tests {
         }
     }
 }
+
+impl schemars::JsonSchema for IdMap {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "IdMap".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "array",
+            "description": "Lines of /proc/<pid>/uid_map or gid_map: \"inside outside length\"",
+            "items": {"type": "string", "pattern": "^[0-9]+ [0-9]+ [0-9]+$"},
+            "minItems": 1
+        })
+    }
+}

@@ -9,7 +9,7 @@ use crate::verdict::Verdict;
 /// Bumped on any incompatible change of this format.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunResults {
     pub schema_version: u32,
@@ -23,7 +23,7 @@ pub struct RunResults {
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScenarioResult {
     pub id: String,
@@ -37,7 +37,7 @@ pub struct ScenarioResult {
     pub duration_ms: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub passed: usize,
@@ -59,4 +59,11 @@ impl Summary {
         }
         s
     }
+}
+
+/// The JSON Schema of results files (committed as `reports/results.schema.json`).
+pub fn schema_text() -> String {
+    let mut schema = schemars::schema_for!(RunResults);
+    schema.insert("$id".into(), format!("https://userns-e2e/results/v{SCHEMA_VERSION}.schema.json").into());
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }
