@@ -1,0 +1,170 @@
+//! The kubelet's user-namespace allocator, for the cri target: fixed-size,
+//! 65536-aligned slots of host ids, one per pod with `hostUsers: false`.
+//!
+//! State lives in a file under an exclusive lock, so two concurrent runs on
+//! one host never hand out the same range; slots of processes that died are
+//! reclaimed.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::facts::SubIdRange;
+
+/// The kubelet's default ids per pod.
+pub const DEFAULT_IDS_PER_POD: u32 = 65536;
+/// The kubelet's default pod limit, which sizes the default range.
+pub const DEFAULT_MAX_PODS: u32 = 110;
+
+/// Which host ids the allocator hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub first: u64,
+    pub count: u64,
+    pub ids_per_pod: u32,
+}
+
+impl Range {
+    /// The kubelet's rule: the `kubelet` user's subordinate range when there is
+    /// one (it must be aligned to ids-per-pod), else from 65536, 65536 × maxPods long.
+    pub fn kubelet_rule(kubelet_subuids: Option<&[SubIdRange]>, ids_per_pod: u32, max_pods: u32) -> Result<Range, String> {
+        if ids_per_pod == 0 || ids_per_pod % 65536 != 0 {
+            return Err(format!("idsPerPod {ids_per_pod} must be a positive multiple of 65536"));
+        }
+        match kubelet_subuids.and_then(|r| r.first()) {
+            Some(r) => {
+                if r.start % ids_per_pod as u64 != 0 || r.count % ids_per_pod as u64 != 0 || r.count == 0 {
+                    return Err(format!("the kubelet user's subordinate range {}:{} is not a multiple of {ids_per_pod}", r.start, r.count));
+                }
+                Ok(Range { first: r.start, count: r.count, ids_per_pod })
+            }
+            None => Ok(Range { first: 65536, count: 65536 * max_pods as u64, ids_per_pod }),
+        }
+    }
+
+    pub fn slots(&self) -> u64 {
+        self.count / self.ids_per_pod as u64
+    }
+
+    pub fn base(&self, slot: u64) -> u64 {
+        self.first + slot * self.ids_per_pod as u64
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    /// slot → owner
+    slots: BTreeMap<u64, Owner>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Owner {
+    pid: u32,
+    pod: String,
+}
+
+/// A slot handed out; released explicitly once the sandbox is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub slot: u64,
+    pub base: u32,
+    pub length: u32,
+}
+
+pub struct Allocator {
+    range: Range,
+    path: PathBuf,
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+impl Allocator {
+    pub fn new(state_dir: &Path, range: Range) -> Result<Allocator, String> {
+        std::fs::create_dir_all(state_dir).map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+        Ok(Allocator { range, path: state_dir.join("userns-slots.json") })
+    }
+
+    pub fn range(&self) -> Range {
+        self.range
+    }
+
+    /// Runs `f` on the state with the file locked exclusively.
+    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> Result<T, String>) -> Result<T, String> {
+        let mut file: File = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        file.lock().map_err(|e| format!("cannot lock {}: {e}", self.path.display()))?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        // A damaged state file only loses reservations of live runs; start over.
+        let mut state: State = serde_json::from_str(&text).unwrap_or_default();
+        let out = f(&mut state)?;
+        let json = serde_json::to_string(&state).map_err(|e| e.to_string())?;
+        file.set_len(0).and_then(|_| file.rewind()).and_then(|_| file.write_all(json.as_bytes())).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Ok(out)
+    }
+
+    pub fn allocate(&self, pod: &str) -> Result<Allocation, String> {
+        let range = self.range;
+        let me = std::process::id();
+        self.with_state(|state| {
+            state.slots.retain(|_, o| pid_alive(o.pid));
+            let slot = (0..range.slots()).find(|s| !state.slots.contains_key(s)).ok_or_else(|| {
+                format!("no free user-namespace slot: all {} slots of {} ids from {} are in use", range.slots(), range.ids_per_pod, range.first)
+            })?;
+            state.slots.insert(slot, Owner { pid: me, pod: pod.to_string() });
+            let base = u32::try_from(range.base(slot)).map_err(|_| format!("slot {slot} lies above 2^32"))?;
+            Ok(Allocation { slot, base, length: range.ids_per_pod })
+        })
+    }
+
+    pub fn release(&self, a: &Allocation) -> Result<(), String> {
+        self.with_state(|state| {
+            state.slots.remove(&a.slot);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubelet_rule() {
+        let r = Range::kubelet_rule(None, DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
+        assert_eq!((r.first, r.slots(), r.base(1)), (65536, 110, 131072));
+        let sub = [SubIdRange { start: 65536 * 10, count: 65536 * 4 }];
+        let r = Range::kubelet_rule(Some(&sub), DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
+        assert_eq!((r.first, r.slots()), (655360, 4));
+        assert!(Range::kubelet_rule(Some(&[SubIdRange { start: 100000, count: 65536 }]), 65536, 110).is_err());
+        assert!(Range::kubelet_rule(None, 1000, 110).is_err());
+    }
+
+    #[test]
+    fn two_allocators_on_one_state_never_share_a_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let range = Range { first: 65536, count: 65536 * 8, ids_per_pod: 65536 };
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let d = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let a = Allocator::new(&d, range).unwrap();
+                    (0..2).map(|j| a.allocate(&format!("p{i}-{j}")).unwrap().base).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut bases: Vec<u32> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        bases.sort();
+        bases.dedup();
+        assert_eq!(bases.len(), 8);
+        assert!(bases.iter().all(|b| b % 65536 == 0 && *b >= 65536));
+        let a = Allocator::new(dir.path(), range).unwrap();
+        assert!(a.allocate("one too many").unwrap_err().contains("no free user-namespace slot"));
+        a.release(&Allocation { slot: 3, base: 0, length: 0 }).unwrap();
+        assert_eq!(a.allocate("again").unwrap().slot, 3);
+    }
+}
