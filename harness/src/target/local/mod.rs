@@ -1,15 +1,137 @@
-//! The `local` target.
+//! The `local` target: a containerd + runc node the harness provisions from
+//! Debian packages and starts itself (`clusters/local/node.sh`, embedded in
+//! the binary so an installed `userns-e2e` works anywhere), driven through
+//! the `cri` target.
+
+use std::path::{Path, PathBuf};
 
 use crate::cli::target_args::TargetArgs;
+use crate::facts::TargetKind;
+use crate::target::cri::{self, CriOptions};
 use crate::target::{Target, TargetError};
 
-/// Connects (and for `local`, provisions and starts the node).
+const NODE_SH: &str = include_str!("../../../../clusters/local/node.sh");
+const MKIMAGES_SH: &str = include_str!("../../../../clusters/local/mkimages.sh");
+
+/// What `node.sh status` reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeStatus {
+    pub running: bool,
+    pub pid: Option<u32>,
+    pub socket: String,
+    pub containerd: Option<String>,
+    pub runc: Option<String>,
+    pub bridge: Option<String>,
+}
+
+pub struct Node {
+    dir: PathBuf,
+}
+
+/// Whether this process runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| cri::host::effective_id(&s, "Uid:")) == Some(0)
+}
+
+impl Node {
+    pub fn new(dir: &Path) -> Node {
+        Node { dir: dir.to_path_buf() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes the embedded scripts under DIR/scripts (only when they changed).
+    fn scripts(&self) -> Result<PathBuf, String> {
+        let d = self.dir.join("scripts");
+        std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+        for (name, text) in [("node.sh", NODE_SH), ("mkimages.sh", MKIMAGES_SH)] {
+            let p = d.join(name);
+            if std::fs::read_to_string(&p).ok().as_deref() != Some(text) {
+                std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            }
+        }
+        Ok(d.join("node.sh"))
+    }
+
+    fn script(&self, command: &str) -> Result<String, String> {
+        if !is_root() {
+            return Err("the local node needs root (it runs containerd and makes user namespaces); run as root or use --target cri/kube".into());
+        }
+        let script = self.scripts()?;
+        let out = duct::cmd("bash", [script.as_os_str(), command.as_ref(), self.dir.as_os_str()])
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() && command != "status" {
+            let tail: Vec<&str> = stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+            return Err(format!("local node {command} failed in {}:\n{}", self.dir.display(), tail.join("\n")));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Installs and downloads what the node needs (cached; a no-op when done).
+    pub fn provision(&self) -> Result<(), String> {
+        self.script("provision").map(|_| ())
+    }
+
+    /// Starts the node (provisioning first when needed); returns the CRI socket.
+    pub fn start(&self) -> Result<String, String> {
+        let out = self.script("start")?;
+        out.lines().last().map(|s| s.trim().to_string()).filter(|s| s.starts_with("unix://")).ok_or_else(|| format!("node start printed no socket: {out}"))
+    }
+
+    /// Stops containers, containerd and shims, and removes mounts, network
+    /// namespaces and the bridge of this node.
+    pub fn stop(&self) -> Result<(), String> {
+        self.script("stop").map(|_| ())
+    }
+
+    pub fn status(&self) -> Result<NodeStatus, String> {
+        let out = self.script("status")?;
+        let get = |k: &str| out.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).map(str::to_string);
+        Ok(NodeStatus {
+            running: get("state").as_deref() == Some("running"),
+            pid: get("pid").and_then(|p| p.parse().ok()),
+            socket: get("socket").unwrap_or_default(),
+            containerd: get("containerd"),
+            runc: get("runc"),
+            bridge: get("bridge"),
+        })
+    }
+}
+
+/// Provisions and starts the node, then connects the cri target to it.
 pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> {
-    let _ = args;
-    Err(TargetError::Unusable("the local target is not implemented yet".into()))
+    let node = Node::new(&args.node_dir);
+    if !is_root() {
+        return Err(TargetError::Unusable("the local node needs root (it runs containerd and makes user namespaces); run as root or use --target cri/kube".into()));
+    }
+    if !node.dir.join(".provisioned").exists() {
+        eprintln!("provisioning the local node in {} (containerd and runc from Debian packages; once) …", node.dir.display());
+    }
+    let dir = node.dir.clone();
+    let socket = tokio::task::spawn_blocking(move || Node::new(&dir).start())
+        .await
+        .map_err(|e| TargetError::Unusable(e.to_string()))?
+        .map_err(TargetError::Unusable)?;
+    eprintln!("local node running at {socket}");
+    let options = CriOptions { state_dir: args.node_dir.join("cri"), image: args.image.clone(), kind: TargetKind::Local, ..CriOptions::default() };
+    cri::connect_socket(&socket, options).await
 }
 
 /// Stops the local node after a run (called unless `--keep-node`).
 pub fn stop_after_run(args: &TargetArgs) {
-    let _ = args;
+    let node = Node::new(&args.node_dir);
+    if !node.dir.join("containerd.pid").exists() {
+        return;
+    }
+    eprintln!("stopping the local node (--keep-node keeps it running)");
+    if let Err(e) = node.stop() {
+        eprintln!("warning: {e}");
+    }
 }
