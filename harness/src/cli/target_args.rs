@@ -20,6 +20,12 @@ pub struct TargetArgs {
     /// Leave the local node running after the run.
     #[arg(long)]
     pub keep_node: bool,
+    /// cri/local: play a kubelet without UserNamespacesSupport, which sends no
+    /// user-namespace options for pods without `hostUsers: false` (CRI-O then
+    /// reads its userns-mode annotation). Default: send mode NODE, as kubelets
+    /// with the gate on do.
+    #[arg(long)]
+    pub legacy_kubelet: bool,
     /// kubeconfig file (kube target).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,

@@ -1,6 +1,88 @@
-//! Tests against the real local node (containerd + runc started by this test
-//! binary and stopped at its end). Absence of the runtime is a failure, never a skip.
+//! Tests against the real local node: containerd + runc, provisioned and
+//! started by this test binary and stopped at its end. A node that cannot
+//! start is a failure, never a skip. After every trial the binary checks that
+//! nothing of the harness is left: no process, mount, network namespace or
+//! bridge of the node.
 
 mod cri_cases;
+mod node_cases;
 
-fn main() {}
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use userns_e2e::target::local::Node;
+
+/// What trials get to know about the running node.
+#[derive(Debug, Clone)]
+pub struct NodeCtx {
+    pub socket: String,
+    pub dir: PathBuf,
+    pub bin: PathBuf,
+    pub repo: PathBuf,
+}
+
+fn node_dir(suffix: &str) -> PathBuf {
+    let base = std::env::var_os("USERNS_E2E_TEST_NODE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp/userns-e2e-test-node"));
+    PathBuf::from(format!("{}{suffix}", base.display()))
+}
+
+/// Everything of a node that can outlive it, as lines; empty when clean.
+pub fn leftovers(dir: &Path) -> Vec<String> {
+    let d = dir.display().to_string();
+    let mut out = Vec::new();
+    if let Ok(o) = std::process::Command::new("pgrep").args(["-af", &d]).output() {
+        out.extend(String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.contains("pgrep")).map(|l| format!("process: {l}")));
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    out.extend(mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&format!("{d}/"))).map(|m| format!("mount: {m}")));
+    if let Ok(status) = Node::new(dir).status() {
+        if let Some(b) = status.bridge {
+            if Path::new(&format!("/sys/class/net/{b}")).exists() {
+                out.push(format!("bridge: {b}"));
+            }
+        }
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let args = libtest_mimic::Arguments::from_args();
+    if !userns_e2e::target::local::is_root() {
+        eprintln!("real_node: these tests need root (they start containerd and make user namespaces)");
+        return ExitCode::FAILURE;
+    }
+    let dir = node_dir("");
+    let node = Node::new(&dir);
+    let socket = match node.start() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("real_node: the local node could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ctx = NodeCtx {
+        socket,
+        dir: dir.clone(),
+        bin: PathBuf::from(env!("CARGO_BIN_EXE_userns-e2e")),
+        repo: Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let mut trials = cri_cases::trials(&ctx);
+    trials.extend(node_cases::trials(&ctx, node_dir("-kill")));
+    let conclusion = libtest_mimic::run(&args, trials);
+    let stopped = node.stop();
+    let left = leftovers(&dir);
+    let mut failed = conclusion.has_failed();
+    if let Err(e) = stopped {
+        eprintln!("real_node: stopping the node failed: {e}");
+        failed = true;
+    }
+    if !left.is_empty() {
+        eprintln!("real_node: the node left things behind:\n  {}", left.join("\n  "));
+        failed = true;
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

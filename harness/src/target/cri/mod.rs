@@ -72,7 +72,12 @@ pub struct CriTarget {
 /// `--target cri --socket …`.
 pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> {
     let socket = args.socket.clone().ok_or_else(|| TargetError::Unusable("--target cri needs --socket unix:///path/to/cri.sock".into()))?;
-    let options = CriOptions { image: args.image.clone(), state_dir: args.node_dir.with_file_name("cri"), ..CriOptions::default() };
+    let options = CriOptions {
+        image: args.image.clone(),
+        state_dir: args.node_dir.with_file_name("cri"),
+        sends_node_userns_mode: !args.legacy_kubelet,
+        ..CriOptions::default()
+    };
     connect_socket(&socket, options).await
 }
 
@@ -131,6 +136,11 @@ impl CriTarget {
         let req = proto::ListPodSandboxRequest { filter: Some(proto::PodSandboxFilter { id: String::new(), label_selector: selector }) };
         let resp = self.client().list_pod_sandbox(req).await.map_err(|e| TargetError::Unusable(format!("ListPodSandbox on {}: {}", self.socket, status_message(&e))))?;
         Ok(resp.into_inner().items)
+    }
+
+    /// Ids of sandboxes of one run still present on the runtime.
+    pub async fn sandboxes_of_run(&self, run_id: &str) -> Result<Vec<String>, TargetError> {
+        Ok(self.list_sandboxes(HashMap::from([(LABEL_RUN.to_string(), run_id.to_string())])).await?.into_iter().map(|s| s.id).collect())
     }
 
     async fn exec(&self, container: &str, cmd: Vec<String>) -> Result<ExecResult, tonic::Status> {

@@ -120,7 +120,13 @@ pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> 
         .map_err(|e| TargetError::Unusable(e.to_string()))?
         .map_err(TargetError::Unusable)?;
     eprintln!("local node running at {socket}");
-    let options = CriOptions { state_dir: args.node_dir.join("cri"), image: args.image.clone(), kind: TargetKind::Local, ..CriOptions::default() };
+    let options = CriOptions {
+        state_dir: args.node_dir.join("cri"),
+        image: args.image.clone(),
+        kind: TargetKind::Local,
+        sends_node_userns_mode: !args.legacy_kubelet,
+        ..CriOptions::default()
+    };
     cri::connect_socket(&socket, options).await
 }
 

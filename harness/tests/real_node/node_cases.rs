@@ -1,0 +1,116 @@
+//! Real-node cases for the node itself and for whole runs through the CLI.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Failed, Trial};
+use userns_e2e::report::json;
+use userns_e2e::target::local::Node;
+use userns_e2e::verdict::Verdict;
+use userns_e2e::version::Version;
+
+use crate::NodeCtx;
+
+fn cli(ctx: &NodeCtx, args: &[&str]) -> std::process::Output {
+    Command::new(&ctx.bin).args(args).current_dir(&ctx.repo).output().expect("run userns-e2e")
+}
+
+pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
+    let c = ctx.clone();
+    let mut out = vec![Trial::test("node/status-and-idempotent-start", move || {
+        let node = Node::new(&c.dir);
+        let s = node.status()?;
+        let v = s.containerd.as_deref().and_then(Version::parse).ok_or("no containerd version")?;
+        let r = s.runc.as_deref().and_then(Version::parse).ok_or("no runc version")?;
+        if !s.running || v < Version::parse("2.0").unwrap() || r < Version::parse("1.2").unwrap() {
+            return Err(format!("status: {s:?}").into());
+        }
+        if node.start()? != c.socket || node.status()?.pid != s.pid {
+            return Err("a second start must reuse the running node".into());
+        }
+        let o = cli(&c, &["node", "status", "--node-dir", &c.dir.display().to_string()]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        if !o.status.success() || !text.starts_with("running") || !text.contains(&c.socket) {
+            return Err(format!("node status printed: {text}").into());
+        }
+        Ok(())
+    })];
+    let c = ctx.clone();
+    out.push(Trial::test("run/the-suite-passes-on-the-real-node", move || {
+        let dir = tempfile::tempdir()?;
+        let (j, x, m) = (dir.path().join("r.json"), dir.path().join("j.xml"), dir.path().join("s.md"));
+        let o = cli(&c, &["run", "--target", "cri", "--socket", &c.socket, "--json", &j.display().to_string(), "--junit", &x.display().to_string(), "--markdown", &m.display().to_string(), "scenarios/"]);
+        let r = json::read(&j)?;
+        if o.status.code() != Some(0) || r.summary.failed + r.summary.errored > 0 || r.summary.passed < 20 {
+            return Err(format!("exit {:?}, summary {:?}\n{}", o.status.code(), r.summary, String::from_utf8_lossy(&o.stdout)).into());
+        }
+        for p in [&x, &m] {
+            if std::fs::metadata(p)?.len() == 0 {
+                return Err(format!("{} is empty", p.display()).into());
+            }
+        }
+        Ok(())
+    }));
+    let c = ctx.clone();
+    out.push(Trial::test("run/runtime-killed-mid-run-gives-errors-and-ends", move || killed_mid_run(&c, &kill_dir)));
+    out
+}
+
+/// Starts a second node, kills its containerd after the first scenario
+/// finishes, and checks the run ends with error verdicts and nothing hangs.
+fn killed_mid_run(ctx: &NodeCtx, dir: &PathBuf) -> Result<(), Failed> {
+    let node = Node::new(dir);
+    let socket = node.start()?;
+    let pid = node.status()?.pid.ok_or("no containerd pid")?;
+    let results = tempfile::tempdir()?;
+    let j = results.path().join("r.json");
+    let mut child = Command::new(&ctx.bin)
+        .args(["run", "--target", "cri", "--socket", &socket, "--test-threads", "1", "--json", &j.display().to_string(), "scenarios/"])
+        .current_dir(&ctx.repo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    // Wait for the first scenario that really ran, then pull the runtime away.
+    for line in lines.by_ref() {
+        if line?.ends_with("... ok") {
+            break;
+        }
+    }
+    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    let drain = std::thread::spawn(move || lines.count());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = node.stop();
+            return Err("the run did not end within 120 s after the runtime died".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = drain.join();
+    let stopped = node.stop();
+    let left = crate::leftovers(dir);
+    let r = json::read(&j)?;
+    let errors: Vec<&str> = r.results.iter().filter_map(|x| match &x.verdict {
+        Verdict::Error { reason } => Some(reason.as_str()),
+        _ => None,
+    }).collect();
+    if status.code() != Some(1) || errors.is_empty() || !errors.iter().all(|e| e.contains("runtime unreachable") || e.contains("cannot")) {
+        return Err(format!("exit {:?}, errors {errors:?}, summary {:?}", status.code(), r.summary).into());
+    }
+    if r.summary.passed == 0 {
+        return Err("the scenario before the kill should have passed".into());
+    }
+    stopped?;
+    if !left.is_empty() {
+        return Err(format!("left behind: {left:?}").into());
+    }
+    Ok(())
+}
