@@ -128,7 +128,12 @@ fn check_semantics(ctx: &Ctx, spec: &ScenarioFile, errors: &mut Vec<LoadError>) 
     for (i, case) in spec.pods.iter().enumerate() {
         let base = format!("pods[{i}]");
         let pod_path = format!("{base}.pod");
+        let before = errors.len();
         check_template_refs(ctx, &pod_path, &case.pod.0, errors);
+        if errors.len() > before {
+            // Typing the pod needs every template known; the refs are already reported.
+            continue;
+        }
         for (j, e) in case.expect.exec.iter().flatten().enumerate() {
             for (k, arg) in e.command.iter().enumerate() {
                 check_text_refs(ctx, &format!("{base}.expect.exec[{j}].command[{k}]"), arg, errors);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// `-N`); `A..B` (inclusive; either end may be left out); or a map
 /// `{min: 65536, max: ..., multipleOf: 65536}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawValueMatch", into = "RawValueMatch")]
+#[serde(try_from = "serde_json::Value", into = "RawValueMatch")]
 pub enum ValueMatch {
     Exact(u64),
     Any,
@@ -148,7 +148,7 @@ impl JsonSchema for ValueMatch {
 
 /// One line of `/proc/<pid>/uid_map`: inside, outside (host), length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawLine", into = "RawLine")]
+#[serde(try_from = "serde_json::Value", into = "RawLine")]
 pub struct LineMatch {
     pub inside: ValueMatch,
     pub outside: ValueMatch,
@@ -223,7 +223,7 @@ impl JsonSchema for LineMatch {
 /// `not-host` (anything else); or a list of lines, matched in order, with no
 /// extra lines allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawMap", into = "RawMap")]
+#[serde(try_from = "serde_json::Value", into = "RawMap")]
 pub enum MapExpect {
     Host,
     NotHost,
@@ -300,7 +300,7 @@ impl JsonSchema for MapExpect {
 /// trimming and collapsing whitespace; `{contains: …}` and `{matches: regex}`
 /// are the other forms.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(try_from = "RawText", into = "RawText")]
+#[serde(try_from = "serde_json::Value", into = "RawText")]
 pub enum TextMatch {
     Equals(String),
     Contains(String),
@@ -370,5 +370,89 @@ impl JsonSchema for TextMatch {
     }
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         RawText::json_schema(generator)
+    }
+}
+
+// Matchers are decoded from a JSON value by hand rather than through serde's
+// untagged enums, whose only error is "did not match any variant": these say
+// what is wrong with the value.
+
+fn describe_json(v: &serde_json::Value) -> String {
+    let text = v.to_string();
+    if text.len() > 60 { format!("{}…", &text[..60]) } else { text }
+}
+
+impl TryFrom<serde_json::Value> for ValueMatch {
+    type Error = String;
+    fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        match v {
+            serde_json::Value::Number(n) => n.as_u64().map(ValueMatch::Exact).ok_or_else(|| format!("{n} is not an unsigned integer")),
+            serde_json::Value::String(s) => s.parse(),
+            serde_json::Value::Object(_) => {
+                let r: RangeSpec = serde_json::from_value(v).map_err(|e| format!("{e} (a range is {{min, max, multipleOf}})"))?;
+                RawValueMatch::Range(r).try_into()
+            }
+            other => Err(format!("{} is not a number, `any`, `${{template}}`, `A..B` or {{min, max, multipleOf}}", describe_json(&other))),
+        }
+    }
+}
+
+impl TryFrom<serde_json::Value> for LineMatch {
+    type Error = String;
+    fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        match v {
+            serde_json::Value::String(s) => s.parse(),
+            serde_json::Value::Array(items) if items.len() == 3 => {
+                let mut it = items.into_iter().map(ValueMatch::try_from);
+                let (a, b, c) = (it.next(), it.next(), it.next());
+                match (a, b, c) {
+                    (Some(inside), Some(outside), Some(length)) => Ok(LineMatch { inside: inside?, outside: outside?, length: length? }),
+                    _ => Err("an id-map line has three fields".into()),
+                }
+            }
+            serde_json::Value::Array(items) => Err(format!("an id-map line has three fields (inside, outside, length), got {}", items.len())),
+            serde_json::Value::Object(mut m) => {
+                let mut take = |k: &str| m.remove(k).ok_or_else(|| format!("an id-map line needs `{k}`")).and_then(ValueMatch::try_from);
+                let line = LineMatch { inside: take("inside")?, outside: take("outside")?, length: take("length")? };
+                if let Some(k) = m.keys().next() {
+                    return Err(format!("unknown field `{k}` in an id-map line (inside, outside, length)"));
+                }
+                Ok(line)
+            }
+            other => Err(format!("{} is not an id-map line: write \"0 131072 65536\", [0, any, 65536] or {{inside, outside, length}}", describe_json(&other))),
+        }
+    }
+}
+
+impl TryFrom<serde_json::Value> for MapExpect {
+    type Error = String;
+    fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        match v {
+            serde_json::Value::String(s) => RawMap::Text(s).try_into(),
+            serde_json::Value::Array(items) => {
+                let lines = items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, l)| LineMatch::try_from(l).map_err(|e| format!("line {}: {e}", i + 1)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                RawMap::Lines(lines).try_into()
+            }
+            other => Err(format!("{} is not an id-map expectation: write `host`, `not-host` or a list of lines", describe_json(&other))),
+        }
+    }
+}
+
+impl TryFrom<serde_json::Value> for TextMatch {
+    type Error = String;
+    fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        match v {
+            serde_json::Value::String(s) => Ok(TextMatch::Equals(s)),
+            serde_json::Value::Number(n) => Ok(TextMatch::Equals(n.to_string())),
+            serde_json::Value::Object(_) => {
+                let form: TextForm = serde_json::from_value(v).map_err(|e| format!("{e} (text matchers: a string, {{contains: …}} or {{matches: regex}})"))?;
+                RawText::Other(form).try_into()
+            }
+            other => Err(format!("{} is not a text matcher: a string, {{contains: …}} or {{matches: regex}}", describe_json(&other))),
+        }
     }
 }
