@@ -1,1 +1,0 @@
-//! `cluster`: making targets (kind with CRI-O, OpenShift preparation).
