@@ -67,7 +67,9 @@ fn init_tracing(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("userns_e2e={default},warn")));
+    // Libraries (kube, tonic) log their own view of failures we already report; only with -vv.
+    let others = if verbose >= 2 { default } else { "off" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{others},userns_e2e={default}")));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
