@@ -100,3 +100,19 @@ fn usage_errors_exit_2_and_help_exits_0() {
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent.sock"));
 }
+
+#[test]
+fn the_local_node_without_root_exits_3_saying_so() {
+    let scenarios = repo().join("scenarios");
+    for args in [vec!["node", "start", "--node-dir", "/tmp/userns-e2e-nonroot"], vec!["run", "--node-dir", "/tmp/userns-e2e-nonroot", scenarios.to_str().unwrap()]] {
+        // setpriv (util-linux) runs the binary as nobody.
+        let o = Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", env!("CARGO_BIN_EXE_userns-e2e")])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains("needs root"), "{args:?}: {err}");
+    }
+}
