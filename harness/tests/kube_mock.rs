@@ -351,3 +351,33 @@ fn unreachable_api_server_exits_3_naming_it() {
     // Reported, not asserted as a timing (the bound is enforced by the target's own timeouts).
     eprintln!("gave up after {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn node_evidence_reads_the_host_view_through_docker_exec_on_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("docker.log");
+    let docker = dir.path().join("docker");
+    std::fs::write(
+        &docker,
+        format!("#!/bin/sh\necho \"$@\" > {}\nprintf 'pid 4242\\n--uid_map\\n         0     131072      65536\\n--gid_map\\n         0     131072      65536\\n--status\\nUid:\\t131072\\t131072\\t131072\\t131072\\nGid:\\t131072\\t131072\\t131072\\t131072\\n'\n", log.display()),
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&docker).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&docker, perm).unwrap();
+    let fake = base(Fake::default())
+        .on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))])
+        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/pods/userns"), vec![(200, pod("userns", json!({}), running_status()))])
+        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/events?"), vec![(200, event_list(json!([])))]);
+    let (clients, _) = fake.start();
+    let options = KubeOptions { server: "https://api".into(), node_evidence: true, docker: Some(docker.display().to_string()), ..KubeOptions::default() };
+    let target = KubeTarget::new(clients, Arc::new(maps_exec("0 131072 65536")), options).unwrap();
+    let facts = target.facts().await.unwrap();
+    let plan = ExecPlan { templates: target.templates(&facts), probes: vec![ProbePlan::default()], timeout: Duration::from_secs(5), run_id: "run1".into() };
+    let o = target.execute(&scenario("", ""), &plan).await.unwrap();
+    let host = o.pods[0].host.clone().expect("a host view");
+    assert_eq!((host.pid, host.host_uid, host.source.as_str()), (Some(4242), Some(131072), "docker exec crio-1.33-worker"));
+    assert_eq!(host.uid_map.unwrap().to_string(), "0 131072 65536");
+    let args = std::fs::read_to_string(log).unwrap();
+    assert!(args.starts_with("exec crio-1.33-worker sh -c pid=$(crictl inspect") && args.contains(" 4f1e)"), "{args}");
+}

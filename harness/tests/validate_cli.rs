@@ -99,6 +99,9 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e")).args(["run", "--target", "cri", "--socket", "unix:///nonexistent.sock", repo().join("scenarios").to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent.sock"));
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e")).args(["run", "--as", "test", repo().join("scenarios").to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--as cannot be used with --target local"));
 }
 
 #[test]

@@ -10,6 +10,10 @@ pub struct CleanupArgs {
 }
 
 pub fn cleanup(args: CleanupArgs) -> i32 {
+    if let Err(e) = args.target.check() {
+        eprintln!("error: {e}");
+        return exit::BAD_INPUT;
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

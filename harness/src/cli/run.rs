@@ -63,6 +63,10 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    if let Err(e) = args.target.check() {
+        eprintln!("error: {e}");
+        return exit::BAD_INPUT;
+    }
     let scenarios = match crate::scenario::load::load_paths(&paths) {
         Ok(s) => s,
         Err(errors) => {

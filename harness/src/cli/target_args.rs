@@ -38,7 +38,8 @@ pub struct TargetArgs {
     /// Keep each scenario's namespace for debugging (kube target).
     #[arg(long)]
     pub keep: bool,
-    /// Read host-side evidence from the node (`docker exec` on kind, `oc debug node` on OpenShift).
+    /// kube: read host-side evidence on the node (`docker exec` on kind, `oc debug node` on
+    /// OpenShift). The cri and local targets always read the host view.
     #[arg(long)]
     pub node_evidence: bool,
     /// Test image (default: the local node's busybox; on clusters, pass an image the nodes can pull).
@@ -47,6 +48,33 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
+    /// Options that only one target understands are refused elsewhere, not ignored.
+    pub fn check(&self) -> Result<(), String> {
+        let kind = self.kind();
+        let mut wrong = Vec::new();
+        if kind != TargetKind::Kube {
+            for (set, flag) in [(self.as_user.is_some(), "--as"), (self.keep, "--keep"), (self.node_evidence, "--node-evidence"), (self.kubeconfig.is_some(), "--kubeconfig"), (self.context.is_some(), "--context")] {
+                if set {
+                    wrong.push(flag);
+                }
+            }
+        }
+        if kind == TargetKind::Kube && self.legacy_kubelet {
+            wrong.push("--legacy-kubelet");
+        }
+        if kind != TargetKind::Cri && self.socket.is_some() {
+            wrong.push("--socket");
+        }
+        if kind != TargetKind::Local && self.keep_node {
+            wrong.push("--keep-node");
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} cannot be used with --target {kind}", wrong.join(", ")))
+        }
+    }
+
     /// The target kind these options select.
     pub fn kind(&self) -> TargetKind {
         match self.target {

@@ -5,6 +5,7 @@
 
 pub mod exec;
 pub mod identity;
+pub mod node_evidence;
 pub mod settle;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,12 @@ pub struct KubeOptions {
     pub image: Option<String>,
     /// API server URL, for messages.
     pub server: String,
+    /// Read the host view on the node (`--node-evidence`); the shell is
+    /// chosen from the facts (OpenShift: `oc debug`, else `docker exec`).
+    pub node_evidence: bool,
+    /// Programs for node evidence (default `docker` and `oc`).
+    pub docker: Option<String>,
+    pub oc: Option<String>,
 }
 
 pub struct KubeTarget {
@@ -80,7 +87,7 @@ pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> 
         Ok(Err(e)) => return Err(TargetError::Unusable(format!("the Kubernetes API server at {server} does not answer: {e}"))),
         Err(_) => return Err(TargetError::Unusable(format!("the Kubernetes API server at {server} did not answer within 8s"))),
     }
-    let options = KubeOptions { keep: args.keep, as_user: args.as_user.clone(), image: args.image.clone(), server };
+    let options = KubeOptions { keep: args.keep, as_user: args.as_user.clone(), image: args.image.clone(), server, node_evidence: args.node_evidence, ..KubeOptions::default() };
     Ok(Box::new(KubeTarget::new(clients, Arc::new(exec::WebSocketExec), options).map_err(TargetError::Unusable)?))
 }
 
@@ -339,6 +346,12 @@ impl KubeTarget {
                     }
                     let probe_plan = plan.probes.get(i).cloned().unwrap_or_default();
                     let container = probe_plan.container.clone().or_else(|| pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone())).unwrap_or_default();
+                    if obs.outcome == Outcome::Running && self.options.node_evidence {
+                        match self.node_view(last.as_ref(), &container).await {
+                            Ok(v) => obs.host = Some(v),
+                            Err(e) => observation.notes.push(format!("pod {name}: no node evidence: {e}")),
+                        }
+                    }
                     if obs.outcome == Outcome::Running {
                         match self.probe(&client, ns, &name, &container, &probe_plan).await {
                             Ok(p) => obs.inside = p,
@@ -355,6 +368,26 @@ impl KubeTarget {
             observation.pods.push(obs);
         }
         Ok(())
+    }
+
+    /// The host view of `container` of `pod`, read on its node.
+    async fn node_view(&self, pod: Option<&Pod>, container: &str) -> Result<crate::observation::HostView, String> {
+        let pod = pod.ok_or("the pod was not read")?;
+        let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).ok_or("the pod has no node")?;
+        let id = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.name == container))
+            .and_then(|c| c.container_id.clone())
+            .ok_or("the container has no id yet")?;
+        let id = id.split_once("://").map(|(_, i)| i.to_string()).unwrap_or(id);
+        let shell = if self.openshift.load(std::sync::atomic::Ordering::Relaxed) {
+            node_evidence::NodeShell::OcDebug { program: self.options.oc.clone().unwrap_or_else(|| "oc".into()) }
+        } else {
+            node_evidence::NodeShell::Docker { program: self.options.docker.clone().unwrap_or_else(|| "docker".into()) }
+        };
+        tokio::task::spawn_blocking(move || node_evidence::read(&shell, &node, &id)).await.map_err(|e| e.to_string())?
     }
 
     async fn delete_namespace(&self, name: &str) -> Result<(), kube::Error> {
