@@ -7,7 +7,6 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::judge::checks_text::describe_outcome;
 use crate::observation::{Admission, Observation};
 use crate::report::results::RunResults;
 
@@ -75,7 +74,7 @@ pub fn facets(o: &Observation) -> BTreeMap<String, String> {
         if let Some(s) = &p.scc {
             m.insert(k("scc"), s.clone());
         }
-        m.insert(k("outcome"), describe_outcome(&p.outcome));
+        m.insert(k("outcome"), p.outcome.to_string());
         if let Some(u) = p.uid_map() {
             m.insert(k("uid_map"), map_shape(u));
         }

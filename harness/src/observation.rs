@@ -147,3 +147,25 @@ impl PodObservation {
         self.inside.gid_map.as_ref().or(self.host.as_ref().and_then(|h| h.gid_map.as_ref()))
     }
 }
+
+impl std::fmt::Display for Outcome {
+    /// One line a person reads: `container c waiting: CreateContainerError: …`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Running => f.write_str("running"),
+            Outcome::ContainerWaiting { container, reason, message } => write!(f, "container {container} waiting: {reason}: {message}"),
+            Outcome::ContainerTerminated { container, exit_code, reason, message } => {
+                write!(f, "container {container} terminated with exit code {exit_code}: {reason}: {message}")
+            }
+            Outcome::SandboxFailed { reason, message } => write!(f, "sandbox failed: {reason}: {message}"),
+            Outcome::Pending { reason, message } => {
+                f.write_str("pending")?;
+                for part in reason.iter().chain(message) {
+                    write!(f, ": {part}")?;
+                }
+                Ok(())
+            }
+            Outcome::NotCreated => f.write_str("not created"),
+        }
+    }
+}

@@ -11,21 +11,6 @@ fn check(subject: String, expected: impl Into<String>, observed: impl Into<Strin
     Check { subject, expected: expected.into(), observed: observed.into(), ok }
 }
 
-pub fn describe_outcome(o: &Outcome) -> String {
-    match o {
-        Outcome::Running => "running".into(),
-        Outcome::ContainerWaiting { container, reason, message } => format!("container {container} waiting: {reason}: {message}"),
-        Outcome::ContainerTerminated { container, exit_code, reason, message } => {
-            format!("container {container} terminated with exit code {exit_code}: {reason}: {message}")
-        }
-        Outcome::SandboxFailed { reason, message } => format!("sandbox failed: {reason}: {message}"),
-        Outcome::Pending { reason, message } => {
-            format!("pending{}", reason.iter().chain(message).map(|s| format!(": {s}")).collect::<String>())
-        }
-        Outcome::NotCreated => "not created".into(),
-    }
-}
-
 fn describe_outcome_expect(e: &OutcomeExpect) -> String {
     let opt = |label: &str, v: &Option<String>| v.as_ref().map(|s| format!(" {label} {s:?}")).unwrap_or_default();
     match e {
@@ -64,7 +49,7 @@ fn outcome_ok(e: &OutcomeExpect, o: &Outcome) -> bool {
 fn not_observed(pod: &PodObservation) -> String {
     match &pod.outcome {
         Outcome::Running => "(not observed)".into(),
-        o => format!("(not observed: {})", describe_outcome(o)),
+        o => format!("(not observed: {})", o.to_string()),
     }
 }
 
@@ -102,7 +87,7 @@ pub fn pod_checks(name: &str, expect: &Expect, pod: &PodObservation, t: &Templat
         out.push(check(subject("scc"), s.clone(), have.clone(), pod.scc.as_deref() == Some(s.as_str())));
     }
     if let Some(o) = &expect.outcome {
-        out.push(check(subject("outcome"), describe_outcome_expect(o), describe_outcome(&pod.outcome), outcome_ok(o, &pod.outcome)));
+        out.push(check(subject("outcome"), describe_outcome_expect(o), pod.outcome.to_string(), outcome_ok(o, &pod.outcome)));
     }
     if let Some(m) = &expect.uid_map {
         out.push(map_check(subject("uid_map"), m, pod.uid_map(), pod, t));

@@ -2,10 +2,6 @@
 //! No I/O here, so every expectation kind is tested without a target.
 
 mod checks;
-/// Text renderings shared with the reports.
-pub mod checks_text {
-    pub use super::checks::describe_outcome;
-}
 pub mod matching;
 
 use crate::facts::Facts;

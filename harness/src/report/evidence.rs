@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use crate::judge::checks_text::describe_outcome;
 use crate::observation::{Admission, Observation};
 
 pub fn render(o: &Observation) -> String {
@@ -21,7 +20,7 @@ pub fn render(o: &Observation) -> String {
         if let Some(scc) = &p.scc {
             let _ = writeln!(s, "  scc: {scc}");
         }
-        let _ = writeln!(s, "  outcome: {}", describe_outcome(&p.outcome));
+        let _ = writeln!(s, "  outcome: {}", p.outcome.to_string());
         let i = &p.inside;
         if let Some(m) = &i.uid_map {
             let _ = writeln!(s, "  uid_map: {}", m.to_string().replace('\n', " | "));

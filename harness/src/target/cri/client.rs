@@ -35,6 +35,10 @@ pub async fn connect(address: &str) -> Result<RuntimeServiceClient<Channel>, Str
 
 /// Errors that mean the runtime itself is gone, not that it refused a request.
 pub fn is_unreachable(status: &tonic::Status) -> bool {
-    matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled | tonic::Code::DeadlineExceeded)
-        && (status.message().contains("transport") || status.message().contains("connect") || status.message().contains("broken pipe") || status.code() == tonic::Code::Unavailable || status.code() == tonic::Code::DeadlineExceeded)
+    match status.code() {
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => true,
+        // Transport failures that tonic reports without a gRPC status.
+        tonic::Code::Unknown => status.message().contains("transport error"),
+        _ => false,
+    }
 }

@@ -28,6 +28,9 @@ use crate::target::{ExecPlan, ProbePlan, Target, TargetError};
 use crate::templates::Templates;
 use crate::version::Version;
 
+/// Numbers pods within this process, so sandbox uids are unique per run.
+static POD_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Images the local node imports; used unless `--image` says otherwise.
 pub const DEFAULT_IMAGE: &str = "docker.io/library/busybox:latest";
 pub const PAUSE_IMAGE: &str = "docker.io/library/pause:latest";
@@ -198,7 +201,7 @@ impl CriTarget {
         } else {
             Userns::Unset
         };
-        let uid = format!("{}-{index}-{}", plan.run_id, started.elapsed().as_nanos() ^ (std::process::id() as u128) ^ (index as u128 * 7919));
+        let uid = format!("{}-{}", plan.run_id, POD_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let log_dir = self.options.state_dir.join("logs").join(&uid);
         let _ = std::fs::create_dir_all(&log_dir);
         let labels = translate::harness_labels(&plan.run_id, &scenario.id);
