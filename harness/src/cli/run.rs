@@ -117,8 +117,9 @@ fn run_on_target(rt: &tokio::runtime::Runtime, args: &RunArgs, scenarios: &[crat
         }
     };
     let target: Arc<dyn crate::target::Target> = Arc::from(target);
-    eprintln!("target: {}", facts.label());
     let run_id = runner::new_run_id();
+    // The run id is the value of the userns-e2e.io/run label on everything this run makes.
+    eprintln!("target: {} (run {run_id})", facts.label());
     let suite = Suite {
         templates: target.templates(&facts),
         target: target.clone(),

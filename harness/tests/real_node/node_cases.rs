@@ -54,6 +54,8 @@ pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
         Ok(())
     }));
     let c = ctx.clone();
+    out.push(Trial::test("run/ctrl-c-removes-what-the-run-made", move || ctrl_c(&c)));
+    let c = ctx.clone();
     out.push(Trial::test("run/runtime-killed-mid-run-gives-errors-and-ends", move || killed_mid_run(&c, &kill_dir)));
     out
 }
@@ -111,6 +113,52 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &PathBuf) -> Result<(), Failed> {
     stopped?;
     if !left.is_empty() {
         return Err(format!("left behind: {left:?}").into());
+    }
+    Ok(())
+}
+
+/// SIGINT after the first scenario: exit 130, and no sandbox of the run left.
+fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
+    let mut child = Command::new(&ctx.bin)
+        .args(["run", "--target", "cri", "--socket", &ctx.socket, "--test-threads", "1", "scenarios/"])
+        .current_dir(&ctx.repo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut err = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut first = String::new();
+    err.read_line(&mut first)?;
+    let run_id = first.trim().rsplit_once("(run ").and_then(|(_, r)| r.strip_suffix(')')).ok_or_else(|| format!("no run id in {first:?}"))?.to_string();
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    for line in lines.by_ref() {
+        if line?.ends_with("... ok") {
+            break;
+        }
+    }
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let drain = std::thread::spawn(move || lines.count());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            return Err("the run did not end within 60 s of Ctrl-C".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = drain.join();
+    if status.code() != Some(130) {
+        return Err(format!("exit {:?} after Ctrl-C, expected 130", status.code()).into());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let left = rt.block_on(async {
+        let t = userns_e2e::target::cri::CriTarget::connect(&ctx.socket, userns_e2e::target::cri::CriOptions { state_dir: ctx.dir.join("cri-tests"), ..Default::default() }).await?;
+        t.sandboxes_of_run(&run_id).await
+    })?;
+    if !left.is_empty() {
+        return Err(format!("sandboxes of run {run_id} left after Ctrl-C: {left:?}").into());
     }
     Ok(())
 }

@@ -70,6 +70,8 @@ pub struct CriTarget {
     allocator: Allocator,
     /// Sandboxes made and not yet removed, for Ctrl-C.
     inflight: Mutex<HashMap<String, String>>,
+    /// Set by `cancel_run`: no new sandbox is started after Ctrl-C.
+    cancelled: std::sync::atomic::AtomicBool,
 }
 
 /// `--target cri --socket …`.
@@ -117,7 +119,7 @@ impl CriTarget {
         let kubelet = subuids.as_ref().and_then(|m| m.get("kubelet")).map(Vec::as_slice);
         let range = Range::kubelet_rule(kubelet, options.ids_per_pod, options.max_pods).map_err(TargetError::Unusable)?;
         let allocator = Allocator::new(&options.state_dir, range).map_err(TargetError::Unusable)?;
-        Ok(CriTarget { socket: socket.to_string(), client, options, allocator, inflight: Mutex::default() })
+        Ok(CriTarget { socket: socket.to_string(), client, options, allocator, inflight: Mutex::default(), cancelled: Default::default() })
     }
 
     fn client(&self) -> RuntimeServiceClient<Channel> {
@@ -206,6 +208,9 @@ impl CriTarget {
         let _ = std::fs::create_dir_all(&log_dir);
         let labels = translate::harness_labels(&plan.run_id, &scenario.id);
         let sandbox = translate::sandbox_config(&pod, &uid, &labels, userns, &log_dir.display().to_string());
+        if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(TargetError::Cancelled);
+        }
         let run = self.client().run_pod_sandbox(proto::RunPodSandboxRequest { config: Some(sandbox.clone()), runtime_handler: String::new() }).await;
         let sandbox_id = match run {
             Ok(r) => r.into_inner().pod_sandbox_id,
@@ -424,16 +429,25 @@ impl Target for CriTarget {
     }
 
     async fn cancel_run(&self, run_id: &str) -> Vec<String> {
+        self.cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut out = Vec::new();
-        let ids: Vec<String> = match self.list_sandboxes(HashMap::from([(LABEL_RUN.to_string(), run_id.to_string())])).await {
-            Ok(items) => items.into_iter().map(|s| s.id).collect(),
-            Err(_) => self.inflight.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect(),
-        };
-        for id in ids {
-            match self.remove_sandbox(&id).await {
-                Ok(()) => out.push(format!("removed sandbox {id}")),
-                Err(e) => out.push(format!("could not remove sandbox {id}: {e}")),
+        // A RunPodSandbox already in flight lands after the first listing:
+        // look again until a listing comes back empty.
+        for _ in 0..5 {
+            let ids: Vec<String> = match self.sandboxes_of_run(run_id).await {
+                Ok(ids) => ids,
+                Err(_) => self.inflight.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect(),
+            };
+            if ids.is_empty() {
+                break;
             }
+            for id in ids {
+                match self.remove_sandbox(&id).await {
+                    Ok(()) => out.push(format!("removed sandbox {id}")),
+                    Err(e) => out.push(format!("could not remove sandbox {id}: {e}")),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
         out
     }
