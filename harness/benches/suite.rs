@@ -69,7 +69,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let target: Arc<dyn Target> = Arc::new(rt.block_on(CriTarget::connect(&socket, CriOptions { state_dir: dir.join("cri"), kind: TargetKind::Local, ..CriOptions::default() })).expect("connect"));
     let facts = rt.block_on(target.facts()).expect("facts");
-    let suite = Suite { templates: target.templates(&facts), target: target.clone(), facts, run_id: "bench".into(), timeout: None, runtime: rt.handle().clone() };
+    let suite = Arc::new(Suite { templates: target.templates(&facts), target: target.clone(), facts, run_id: "bench".into(), timeout: None, runtime: rt.handle().clone() });
     let mut times = Vec::new();
     for threads in [Some(1), None] {
         let t = Instant::now();

@@ -80,25 +80,17 @@ pub struct Suite {
 impl Suite {
     /// Runs the selected scenarios and returns the results of those that ran
     /// or were skipped (filtered-out scenarios are absent).
-    pub fn run(&self, scenarios: &[Scenario], selection: &Selection) -> RunResults {
+    pub fn run(self: &Arc<Self>, scenarios: &[Scenario], selection: &Selection) -> RunResults {
         let started = Instant::now();
         let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
-        let shared = Arc::new(SuiteShared {
-            target: self.target.clone(),
-            facts: self.facts.clone(),
-            templates: self.templates.clone(),
-            run_id: self.run_id.clone(),
-            timeout: self.timeout,
-            runtime: self.runtime.clone(),
-        });
         let trials = scenarios
             .iter()
             .map(|scenario| {
-                let (scenario, shared, results) = (scenario.clone(), shared.clone(), results.clone());
+                let (scenario, suite, results) = (scenario.clone(), self.clone(), results.clone());
                 let (name, kind) = (scenario.id.clone(), scenario.topic.clone());
                 Trial::ignorable_test(name, move || {
-                    let result = shared.run_one(&scenario);
+                    let result = suite.run_one(&scenario);
                     let outcome = match &result.verdict {
                         Verdict::Pass { .. } => Ok(Completion::Completed),
                         Verdict::Skip { reason } => Ok(Completion::ignored_with(reason)),
@@ -128,16 +120,7 @@ impl Suite {
     }
 }
 
-struct SuiteShared {
-    target: Arc<dyn Target>,
-    facts: Facts,
-    templates: Templates,
-    run_id: String,
-    timeout: Option<Duration>,
-    runtime: tokio::runtime::Handle,
-}
-
-impl SuiteShared {
+impl Suite {
     fn run_one(&self, scenario: &Scenario) -> ScenarioResult {
         let started = Instant::now();
         let spec = &scenario.spec;

@@ -14,12 +14,9 @@ pub fn cleanup(args: CleanupArgs) -> i32 {
         eprintln!("error: {e}");
         return exit::BAD_INPUT;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match crate::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::TARGET_UNUSABLE;
-        }
+        Err(code) => return code,
     };
     let removed = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;

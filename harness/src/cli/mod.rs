@@ -53,6 +53,14 @@ pub fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
     }
 }
 
+/// The async runtime for commands that talk to a target; `Err` is the exit code.
+pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        crate::exit::TARGET_UNUSABLE
+    })
+}
+
 /// Writes to stdout, ignoring a closed pipe (`userns-e2e schema | head`).
 pub fn print_stdout(text: &str) {
     use std::io::Write;

@@ -88,12 +88,9 @@ pub fn run(args: RunArgs) -> i32 {
         runner::list(&scenarios, &selection);
         return exit::OK;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match crate::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::TARGET_UNUSABLE;
-        }
+        Err(code) => return code,
     };
     let code = run_on_target(&rt, &args, &scenarios, &selection);
     if args.target.kind() == crate::facts::TargetKind::Local && !args.target.keep_node {
@@ -120,14 +117,14 @@ fn run_on_target(rt: &tokio::runtime::Runtime, args: &RunArgs, scenarios: &[crat
     let run_id = runner::new_run_id();
     // The run id is the value of the userns-e2e.io/run label on everything this run makes.
     eprintln!("target: {} (run {run_id})", facts.label());
-    let suite = Suite {
+    let suite = Arc::new(Suite {
         templates: target.templates(&facts),
         target: target.clone(),
         facts,
         run_id: run_id.clone(),
         timeout: args.timeout,
         runtime: rt.handle().clone(),
-    };
+    });
     // Ctrl-C: remove what this run created, then leave with the usual code for SIGINT.
     let interrupt_target = target.clone();
     let interrupt_run = run_id.clone();

@@ -174,17 +174,6 @@ struct LineFields {
     length: ValueMatch,
 }
 
-impl TryFrom<RawLine> for LineMatch {
-    type Error = String;
-    fn try_from(raw: RawLine) -> Result<Self, String> {
-        match raw {
-            RawLine::Text(t) => t.parse(),
-            RawLine::Triple([inside, outside, length]) => Ok(LineMatch { inside, outside, length }),
-            RawLine::Fields(LineFields { inside, outside, length }) => Ok(LineMatch { inside, outside, length }),
-        }
-    }
-}
-
 impl From<LineMatch> for RawLine {
     fn from(l: LineMatch) -> Self {
         RawLine::Fields(LineFields { inside: l.inside, outside: l.outside, length: l.length })

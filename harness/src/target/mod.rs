@@ -77,4 +77,6 @@ pub trait Target: Send + Sync {
 
 pub mod cri;
 pub mod kube;
+pub mod labels;
 pub mod local;
+pub mod probe;

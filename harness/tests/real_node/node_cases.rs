@@ -84,17 +84,12 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &PathBuf) -> Result<(), Failed> {
     }
     let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
     let drain = std::thread::spawn(move || lines.count());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
+    let status = match wait_for_exit(&mut child, Duration::from_secs(120)) {
+        Ok(s) => s,
+        Err(e) => {
             let _ = node.stop();
-            return Err("the run did not end within 120 s after the runtime died".into());
+            return Err(format!("after the runtime died: {e}").into());
         }
-        std::thread::sleep(Duration::from_millis(100));
     };
     let _ = drain.join();
     let stopped = node.stop();
@@ -137,17 +132,7 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
     }
     let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
     let drain = std::thread::spawn(move || lines.count());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            return Err("the run did not end within 60 s of Ctrl-C".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_for_exit(&mut child, Duration::from_secs(60)).map_err(|e| format!("after Ctrl-C: {e}"))?;
     let _ = drain.join();
     if status.code() != Some(130) {
         return Err(format!("exit {:?} after Ctrl-C, expected 130", status.code()).into());
@@ -161,4 +146,19 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
         return Err(format!("sandboxes of run {run_id} left after Ctrl-C: {left:?}").into());
     }
     Ok(())
+}
+
+/// Waits for `child`, killing it when it outlives `limit`: nothing may hang.
+fn wait_for_exit(child: &mut std::process::Child, limit: Duration) -> Result<std::process::ExitStatus, String> {
+    let started = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(s);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            return Err(format!("the run did not end within {} s", limit.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

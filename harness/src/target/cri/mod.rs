@@ -18,13 +18,13 @@ use tonic::transport::Channel;
 
 use self::allocator::{Allocation, Allocator, Range};
 use self::proto::runtime_service_client::RuntimeServiceClient;
-use self::translate::{Userns, LABEL_MANAGED, LABEL_RUN};
+use self::translate::Userns;
 use crate::cli::target_args::TargetArgs;
 use crate::facts::{Facts, HandlerFeatures, NodeFacts, RuntimeFacts, RuntimeName, TargetKind};
-use crate::observation::{Admission, Event, ExecResult, Observation, Outcome, PodObservation, Probe};
-use crate::parse::{idmap, subid};
+use crate::observation::{Admission, Event, ExecResult, Observation, Outcome, PodObservation};
+use crate::parse::subid;
 use crate::scenario::Scenario;
-use crate::target::{ExecPlan, ProbePlan, Target, TargetError};
+use crate::target::{labels, ExecPlan, Target, TargetError};
 use crate::templates::Templates;
 use crate::version::Version;
 
@@ -145,34 +145,13 @@ impl CriTarget {
 
     /// Ids of sandboxes of one run still present on the runtime.
     pub async fn sandboxes_of_run(&self, run_id: &str) -> Result<Vec<String>, TargetError> {
-        Ok(self.list_sandboxes(HashMap::from([(LABEL_RUN.to_string(), run_id.to_string())])).await?.into_iter().map(|s| s.id).collect())
+        Ok(self.list_sandboxes(HashMap::from([(labels::RUN.to_string(), labels::value(run_id))])).await?.into_iter().map(|s| s.id).collect())
     }
 
     async fn exec(&self, container: &str, cmd: Vec<String>) -> Result<ExecResult, tonic::Status> {
         let req = proto::ExecSyncRequest { container_id: container.into(), cmd: cmd.clone(), timeout: 10 };
         let r = self.client().exec_sync(req).await?.into_inner();
         Ok(ExecResult { command: cmd, exit_code: r.exit_code, stdout: String::from_utf8_lossy(&r.stdout).into_owned(), stderr: String::from_utf8_lossy(&r.stderr).into_owned() })
-    }
-
-    /// Reads maps, `id`, sysctls and the plan's commands inside the container.
-    async fn probe(&self, container_id: &str, name: &str, plan: &ProbePlan) -> Result<Probe, tonic::Status> {
-        let cat = |p: &str| vec!["cat".to_string(), p.to_string()];
-        let mut probe = Probe { container: Some(name.to_string()), ..Probe::default() };
-        let uid = self.exec(container_id, cat("/proc/self/uid_map")).await?;
-        probe.uid_map = idmap::parse(&uid.stdout).ok();
-        let gid = self.exec(container_id, cat("/proc/self/gid_map")).await?;
-        probe.gid_map = idmap::parse(&gid.stdout).ok();
-        let id = self.exec(container_id, vec!["id".into()]).await?;
-        probe.id = (id.exit_code == 0).then(|| id.stdout.trim().to_string());
-        for s in &plan.sysctls {
-            let r = self.exec(container_id, cat(&format!("/proc/sys/{}", s.replace('.', "/")))).await?;
-            let value = if r.exit_code == 0 { crate::judge::matching::normalize(&r.stdout) } else { format!("(unreadable: {})", r.stderr.trim()) };
-            probe.sysctls.insert(s.clone(), value);
-        }
-        for cmd in &plan.commands {
-            probe.exec.push(self.exec(container_id, cmd.clone()).await?);
-        }
-        Ok(probe)
     }
 
     /// Runs one pod; sandboxes made are recorded in `made` for removal.
@@ -206,7 +185,7 @@ impl CriTarget {
         let uid = format!("{}-{}", plan.run_id, POD_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let log_dir = self.options.state_dir.join("logs").join(&uid);
         let _ = std::fs::create_dir_all(&log_dir);
-        let labels = translate::harness_labels(&plan.run_id, &scenario.id);
+        let labels: HashMap<String, String> = labels::for_scenario(&plan.run_id, &scenario.id).into_iter().collect();
         let sandbox = translate::sandbox_config(&pod, &uid, &labels, userns, &log_dir.display().to_string());
         if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(TargetError::Cancelled);
@@ -265,7 +244,7 @@ impl CriTarget {
             None => container_ids.first(),
         };
         if let (Outcome::Running, Some((cname, cid))) = (&obs.outcome, target) {
-            obs.inside = self.probe(cid, cname, &probe_plan).await.map_err(|e| {
+            obs.inside = crate::target::probe::read(cname, &probe_plan, |cmd| self.exec(cid, cmd)).await.map_err(|e| {
                 if client::is_unreachable(&e) { self.unreachable(&e) } else { TargetError::Scenario(format!("exec in {cname}: {}", status_message(&e))) }
             })?;
             let req = proto::ContainerStatusRequest { container_id: cid.clone(), verbose: true };
@@ -418,12 +397,12 @@ impl Target for CriTarget {
     }
 
     async fn cleanup(&self) -> Result<Vec<String>, TargetError> {
-        let items = self.list_sandboxes(HashMap::from([(LABEL_MANAGED.to_string(), "true".to_string())])).await?;
+        let items = self.list_sandboxes(HashMap::from([(labels::MANAGED.to_string(), "true".to_string())])).await?;
         let mut out = Vec::new();
         for s in items {
             let name = s.metadata.map(|m| m.name).unwrap_or_default();
             self.remove_sandbox(&s.id).await.map_err(|e| TargetError::Scenario(format!("removing sandbox {} ({name}): {e}", s.id)))?;
-            out.push(format!("sandbox {} ({name}, run {})", s.id, s.labels.get(LABEL_RUN).cloned().unwrap_or_default()));
+            out.push(format!("sandbox {} ({name}, run {})", s.id, s.labels.get(labels::RUN).cloned().unwrap_or_default()));
         }
         Ok(out)
     }

@@ -9,10 +9,6 @@ use serde_json::Value;
 
 use super::proto;
 
-/// Labels on every sandbox and container the harness makes.
-pub const LABEL_MANAGED: &str = "userns-e2e.io/managed";
-pub const LABEL_RUN: &str = "userns-e2e.io/run";
-pub const LABEL_SCENARIO: &str = "userns-e2e.io/scenario";
 /// The CRI namespace pods are created in.
 pub const NAMESPACE: &str = "userns-e2e";
 
@@ -126,16 +122,6 @@ fn namespace_options(pod_spec: &k8s_openapi::api::core::v1::PodSpec, u: Userns) 
     }
 }
 
-/// Labels for sandboxes and containers of this run and scenario.
-pub fn harness_labels(run_id: &str, scenario_id: &str) -> HashMap<String, String> {
-    let scenario: String = scenario_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '_' }).collect();
-    HashMap::from([
-        (LABEL_MANAGED.to_string(), "true".to_string()),
-        (LABEL_RUN.to_string(), run_id.to_string()),
-        (LABEL_SCENARIO.to_string(), scenario),
-    ])
-}
-
 /// Pod → sandbox config.
 pub fn sandbox_config(pod: &Pod, uid: &str, labels: &HashMap<String, String>, userns: Userns, log_dir: &str) -> proto::PodSandboxConfig {
     let spec = pod.spec.clone().unwrap_or_default();
@@ -247,14 +233,14 @@ mod tests {
     #[test]
     fn host_users_false_becomes_mode_pod_with_identical_maps() {
         let p = pod(serde_json::json!({"metadata": {"name": "p", "annotations": {"io.kubernetes.cri-o.userns-mode": "auto"}}, "spec": {"hostUsers": false, "containers": [{"name": "c", "image": "busybox"}]}}));
-        let labels = harness_labels("run1", "host-users/x");
+        let labels = crate::target::labels::for_scenario("run1", "host-users/x").into_iter().collect();
         let s = sandbox_config(&p, "uid", &labels, Userns::Pod { base: 131072, length: 65536 }, "/tmp");
         let u = s.linux.unwrap().security_context.unwrap().namespace_options.unwrap().userns_options.unwrap();
         assert_eq!(u.mode, proto::NamespaceMode::Pod as i32);
         assert_eq!(u.uids, u.gids);
         assert_eq!((u.uids[0].container_id, u.uids[0].host_id, u.uids[0].length), (0, 131072, 65536));
         assert_eq!(s.annotations["io.kubernetes.cri-o.userns-mode"], "auto");
-        assert_eq!(s.labels[LABEL_SCENARIO], "host-users_x");
+        assert_eq!(s.labels[crate::target::labels::SCENARIO], "host-users_x");
     }
 
     #[test]

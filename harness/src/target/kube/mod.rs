@@ -24,16 +24,12 @@ use self::exec::PodExec;
 use self::identity::Identity;
 use crate::cli::target_args::TargetArgs;
 use crate::facts::{Facts, HandlerFeatures, NodeFacts, OpenShiftFacts, RuntimeFacts, RuntimeName, TargetKind};
-use crate::observation::{Admission, Observation, Outcome, PodObservation, Probe};
-use crate::parse::{idmap, uid_range};
+use crate::observation::{Admission, Observation, Outcome, PodObservation};
+use crate::parse::uid_range;
 use crate::scenario::{Account, Scenario};
-use crate::target::{ExecPlan, ProbePlan, Target, TargetError};
+use crate::target::{labels, ExecPlan, Target, TargetError};
 use crate::templates::Templates;
 use crate::version::Version;
-
-pub const LABEL_MANAGED: &str = "userns-e2e.io/managed";
-pub const LABEL_RUN: &str = "userns-e2e.io/run";
-pub const LABEL_SCENARIO: &str = "userns-e2e.io/scenario";
 
 /// Makes clients acting as an identity (`None`: the harness's own).
 pub type ClientFactory = Arc<dyn Fn(Option<Identity>) -> Result<Client, String> + Send + Sync>;
@@ -171,11 +167,6 @@ where
     unreachable!()
 }
 
-fn scenario_label(id: &str) -> String {
-    let s: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '_' }).collect();
-    s.chars().take(63).collect::<String>().trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string()
-}
-
 impl KubeTarget {
     pub fn new(clients: ClientFactory, exec: Arc<dyn PodExec>, options: KubeOptions) -> Result<KubeTarget, String> {
         let client = clients(None)?;
@@ -191,11 +182,7 @@ impl KubeTarget {
         let ns = Namespace {
             metadata: ObjectMeta {
                 generate_name: Some("userns-e2e-".into()),
-                labels: Some(BTreeMap::from([
-                    (LABEL_MANAGED.to_string(), "true".to_string()),
-                    (LABEL_RUN.to_string(), scenario_label(&plan.run_id)),
-                    (LABEL_SCENARIO.to_string(), scenario_label(&scenario.id)),
-                ])),
+                labels: Some(labels::for_scenario(&plan.run_id, &scenario.id)),
                 ..ObjectMeta::default()
             },
             ..Namespace::default()
@@ -286,23 +273,6 @@ impl KubeTarget {
         }
     }
 
-    async fn probe(&self, client: &Client, ns: &str, pod: &str, container: &str, plan: &ProbePlan) -> Result<Probe, String> {
-        let cat = |p: &str| vec!["cat".to_string(), p.to_string()];
-        let mut probe = Probe { container: Some(container.to_string()), ..Probe::default() };
-        probe.uid_map = idmap::parse(&self.exec.exec(client, ns, pod, container, &cat("/proc/self/uid_map")).await?.stdout).ok();
-        probe.gid_map = idmap::parse(&self.exec.exec(client, ns, pod, container, &cat("/proc/self/gid_map")).await?.stdout).ok();
-        let id = self.exec.exec(client, ns, pod, container, &["id".to_string()]).await?;
-        probe.id = (id.exit_code == 0).then(|| id.stdout.trim().to_string());
-        for s in &plan.sysctls {
-            let r = self.exec.exec(client, ns, pod, container, &cat(&format!("/proc/sys/{}", s.replace('.', "/")))).await?;
-            probe.sysctls.insert(s.clone(), crate::judge::matching::normalize(&r.stdout));
-        }
-        for c in &plan.commands {
-            probe.exec.push(self.exec.exec(client, ns, pod, container, c).await?);
-        }
-        Ok(probe)
-    }
-
     async fn run_pods(&self, scenario: &Scenario, plan: &ExecPlan, ns: &str, observation: &mut Observation) -> Result<(), TargetError> {
         let mut templates = plan.templates.clone();
         templates.insert("ns.name".into(), ns.to_string());
@@ -353,7 +323,11 @@ impl KubeTarget {
                         }
                     }
                     if obs.outcome == Outcome::Running {
-                        match self.probe(&client, ns, &name, &container, &probe_plan).await {
+                        let exec = |cmd: Vec<String>| {
+                            let (client, name, container) = (client.clone(), name.clone(), container.clone());
+                            async move { self.exec.exec(&client, ns, &name, &container, &cmd).await }
+                        };
+                        match crate::target::probe::read(&container, &probe_plan, exec).await {
                             Ok(p) => obs.inside = p,
                             Err(e) => {
                                 observation.notes.push(format!("pod {name}: exec failed ({e}); logs kept instead"));
@@ -451,7 +425,7 @@ impl Target for KubeTarget {
 
     async fn cleanup(&self) -> Result<Vec<String>, TargetError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
-        let list = api.list(&ListParams::default().labels(&format!("{LABEL_MANAGED}=true"))).await.map_err(|e| TargetError::Unusable(format!("listing namespaces on {}: {e}", self.options.server)))?;
+        let list = api.list(&ListParams::default().labels(&format!("{}=true", labels::MANAGED))).await.map_err(|e| TargetError::Unusable(format!("listing namespaces on {}: {e}", self.options.server)))?;
         let mut out = Vec::new();
         for ns in list.items {
             let name = ns.metadata.name.unwrap_or_default();
@@ -463,7 +437,7 @@ impl Target for KubeTarget {
 
     async fn cancel_run(&self, run_id: &str) -> Vec<String> {
         let api: Api<Namespace> = Api::all(self.client.clone());
-        let lp = ListParams::default().labels(&format!("{LABEL_RUN}={}", scenario_label(run_id)));
+        let lp = ListParams::default().labels(&format!("{}={}", labels::RUN, labels::value(run_id)));
         let mut out = Vec::new();
         if let Ok(list) = api.list(&lp).await {
             for ns in list.items {
