@@ -20,7 +20,10 @@ fn per(d: Duration, n: usize) -> String {
 }
 
 fn main() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let scenarios_dir = repo.join("scenarios");
     let rounds = 50;
 
@@ -31,7 +34,10 @@ fn main() {
         scenarios = load::load_paths(&[scenarios_dir.clone()]).expect("the suite loads");
     }
     let load = t.elapsed();
-    let results = userns_e2e::report::json::read(&repo.join("harness/tests/fixtures/results/containerd-2.1.9.json")).expect("fixture");
+    let results = userns_e2e::report::json::read(
+        &repo.join("harness/tests/fixtures/results/containerd-2.1.9.json"),
+    )
+    .expect("fixture");
     let t = Instant::now();
     let mut judged = 0;
     for _ in 0..rounds {
@@ -39,7 +45,12 @@ fn main() {
             if let Some(r) = results.results.iter().find(|r| r.id == s.id) {
                 let _ = userns_e2e::requirements::check(&s.spec.requires, &results.environment);
                 if let Some(o) = &r.observation {
-                    let _ = userns_e2e::judge::judge(&s.spec, &results.environment, &Default::default(), o);
+                    let _ = userns_e2e::judge::judge(
+                        &s.spec,
+                        &results.environment,
+                        &Default::default(),
+                        o,
+                    );
                     judged += 1;
                 }
             }
@@ -53,30 +64,76 @@ fn main() {
         let _ = userns_e2e::report::json::to_string(&results);
     }
     let reports = t.elapsed();
-    println!("harness overhead ({} scenarios, {rounds} rounds):", scenarios.len());
-    println!("  load + validate   {} per scenario", per(load, rounds * scenarios.len()));
-    println!("  requirements+judge {} per judged scenario", per(judge, judged));
-    println!("  reports           {} per scenario (JSON + JUnit + Markdown)", per(reports, rounds * results.results.len()));
+    println!(
+        "harness overhead ({} scenarios, {rounds} rounds):",
+        scenarios.len()
+    );
+    println!(
+        "  load + validate   {} per scenario",
+        per(load, rounds * scenarios.len())
+    );
+    println!(
+        "  requirements+judge {} per judged scenario",
+        per(judge, judged)
+    );
+    println!(
+        "  reports           {} per scenario (JSON + JUnit + Markdown)",
+        per(reports, rounds * results.results.len())
+    );
 
     // Wall time on the real node.
     if !userns_e2e::target::local::is_root() {
         println!("suite wall time: skipped (needs root to start the local node)");
         return;
     }
-    let dir = std::env::var_os("USERNS_E2E_BENCH_NODE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp/userns-e2e-bench-node"));
+    let dir = std::env::var_os("USERNS_E2E_BENCH_NODE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/userns-e2e-bench-node"));
     let node = Node::new(&dir);
     let socket = node.start().expect("local node");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let target: Arc<dyn Target> = Arc::new(rt.block_on(CriTarget::connect(&socket, CriOptions { state_dir: dir.join("cri"), kind: TargetKind::Local, ..CriOptions::default() })).expect("connect"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let target: Arc<dyn Target> = Arc::new(
+        rt.block_on(CriTarget::connect(
+            &socket,
+            CriOptions {
+                state_dir: dir.join("cri"),
+                kind: TargetKind::Local,
+                ..CriOptions::default()
+            },
+        ))
+        .expect("connect"),
+    );
     let facts = rt.block_on(target.facts()).expect("facts");
-    let suite = Arc::new(Suite { templates: target.templates(&facts), target: target.clone(), facts, run_id: "bench".into(), timeout: None, runtime: rt.handle().clone() });
+    let suite = Arc::new(Suite {
+        templates: target.templates(&facts),
+        target: target.clone(),
+        facts,
+        run_id: "bench".into(),
+        timeout: None,
+        runtime: rt.handle().clone(),
+    });
     let mut times = Vec::new();
     for threads in [Some(1), None] {
         let t = Instant::now();
-        let r = suite.run(&scenarios, &Selection { test_threads: threads, ..Selection::default() });
+        let r = suite.run(
+            &scenarios,
+            &Selection {
+                test_threads: threads,
+                ..Selection::default()
+            },
+        );
         let wall = t.elapsed();
         let ran = r.summary.passed + r.summary.failed + r.summary.errored;
-        let in_runtime: u64 = r.results.iter().filter_map(|x| x.observation.as_ref()).flat_map(|o| &o.pods).map(|p| p.duration_ms).sum();
+        let in_runtime: u64 = r
+            .results
+            .iter()
+            .filter_map(|x| x.observation.as_ref())
+            .flat_map(|o| &o.pods)
+            .map(|p| p.duration_ms)
+            .sum();
         times.push(wall);
         println!(
             "suite wall time, {} thread(s): {:.2} s for {ran} executed scenarios ({} passed); time inside pods' runtime calls {:.2} s",
@@ -86,6 +143,9 @@ fn main() {
             in_runtime as f64 / 1000.0
         );
     }
-    println!("speed-up with the default thread count: {:.2}×", times[0].as_secs_f64() / times[1].as_secs_f64());
+    println!(
+        "speed-up with the default thread count: {:.2}×",
+        times[0].as_secs_f64() / times[1].as_secs_f64()
+    );
     node.stop().expect("stop the node");
 }

@@ -51,7 +51,11 @@ pub struct Comparison {
 fn map_shape(m: &crate::parse::idmap::IdMap) -> String {
     m.0.iter()
         .map(|l| {
-            let outside = if l.outside >= 65536 && l.outside % 65536 == 0 { "<k·65536>".to_string() } else { l.outside.to_string() };
+            let outside = if l.outside >= 65536 && l.outside % 65536 == 0 {
+                "<k·65536>".to_string()
+            } else {
+                l.outside.to_string()
+            };
             format!("{} {outside} {}", l.inside, l.length)
         })
         .collect::<Vec<_>>()
@@ -68,7 +72,10 @@ pub fn facets(o: &Observation) -> BTreeMap<String, String> {
             k("admission"),
             match &p.admission {
                 Admission::Admitted => "admitted".to_string(),
-                Admission::Refused { code, message } => format!("refused{}: {message}", code.map(|c| format!(" ({c})")).unwrap_or_default()),
+                Admission::Refused { code, message } => format!(
+                    "refused{}: {message}",
+                    code.map(|c| format!(" ({c})")).unwrap_or_default()
+                ),
             },
         );
         if let Some(s) = &p.scc {
@@ -88,12 +95,19 @@ pub fn facets(o: &Observation) -> BTreeMap<String, String> {
             m.insert(k(&format!("sysctl {s}")), v.clone());
         }
         for e in &p.inside.exec {
-            m.insert(k(&format!("exec `{}`", e.command.join(" "))), format!("exit {}: {}", e.exit_code, e.stdout.trim()));
+            m.insert(
+                k(&format!("exec `{}`", e.command.join(" "))),
+                format!("exit {}: {}", e.exit_code, e.stdout.trim()),
+            );
         }
         if let Some(uid) = p.host.as_ref().and_then(|h| h.host_uid) {
             // Relative to the pod's single-line range when there is one.
             let value = match p.uid_map().map(|m| m.0.as_slice()) {
-                Some([l]) if !p.uid_map().is_some_and(|m| m.is_host()) && uid >= l.outside && uid - l.outside < l.length => {
+                Some([l])
+                    if !p.uid_map().is_some_and(|m| m.is_host())
+                        && uid >= l.outside
+                        && uid - l.outside < l.length =>
+                {
                     format!("range start + {}", uid - l.outside)
                 }
                 _ => uid.to_string(),
@@ -106,7 +120,8 @@ pub fn facets(o: &Observation) -> BTreeMap<String, String> {
 
 /// What differs between the observations (one per run; `None` = not observed).
 pub fn differences(observations: &[Option<&Observation>]) -> Vec<Difference> {
-    let all: Vec<Option<BTreeMap<String, String>>> = observations.iter().map(|o| o.map(facets)).collect();
+    let all: Vec<Option<BTreeMap<String, String>>> =
+        observations.iter().map(|o| o.map(facets)).collect();
     let present: Vec<&BTreeMap<String, String>> = all.iter().flatten().collect();
     if present.len() < 2 {
         return Vec::new();
@@ -114,42 +129,91 @@ pub fn differences(observations: &[Option<&Observation>]) -> Vec<Difference> {
     let keys: BTreeSet<&String> = present.iter().flat_map(|m| m.keys()).collect();
     keys.into_iter()
         .filter_map(|key| {
-            let values: Vec<String> = all.iter().map(|m| m.as_ref().and_then(|m| m.get(key)).cloned().unwrap_or_else(|| "—".into())).collect();
-            let observed: BTreeSet<&String> = all.iter().zip(&values).filter(|(m, _)| m.is_some()).map(|(_, v)| v).collect();
-            (observed.len() > 1).then(|| Difference { what: key.clone(), values })
+            let values: Vec<String> = all
+                .iter()
+                .map(|m| {
+                    m.as_ref()
+                        .and_then(|m| m.get(key))
+                        .cloned()
+                        .unwrap_or_else(|| "—".into())
+                })
+                .collect();
+            let observed: BTreeSet<&String> = all
+                .iter()
+                .zip(&values)
+                .filter(|(m, _)| m.is_some())
+                .map(|(_, v)| v)
+                .collect();
+            (observed.len() > 1).then(|| Difference {
+                what: key.clone(),
+                values,
+            })
         })
         .collect()
 }
 
 pub fn compare(runs: &[Run]) -> Comparison {
-    let ids: BTreeSet<&String> = runs.iter().flat_map(|r| r.results.results.iter().map(|s| &s.id)).collect();
+    let ids: BTreeSet<&String> = runs
+        .iter()
+        .flat_map(|r| r.results.results.iter().map(|s| &s.id))
+        .collect();
     let rows = ids
         .into_iter()
         .map(|id| {
-            let found: Vec<_> = runs.iter().map(|r| r.results.results.iter().find(|s| &s.id == id)).collect();
+            let found: Vec<_> = runs
+                .iter()
+                .map(|r| r.results.results.iter().find(|s| &s.id == id))
+                .collect();
             Row {
                 id: id.clone(),
-                statuses: found.iter().map(|f| f.map(|s| s.verdict.status().to_string()).unwrap_or_else(|| "absent".into())).collect(),
-                differences: differences(&found.iter().map(|f| f.and_then(|s| s.observation.as_ref())).collect::<Vec<_>>()),
+                statuses: found
+                    .iter()
+                    .map(|f| {
+                        f.map(|s| s.verdict.status().to_string())
+                            .unwrap_or_else(|| "absent".into())
+                    })
+                    .collect(),
+                differences: differences(
+                    &found
+                        .iter()
+                        .map(|f| f.and_then(|s| s.observation.as_ref()))
+                        .collect::<Vec<_>>(),
+                ),
             }
         })
         .collect();
-    Comparison { labels: runs.iter().map(|r| r.label.clone()).collect(), rows }
+    Comparison {
+        labels: runs.iter().map(|r| r.label.clone()).collect(),
+        rows,
+    }
 }
 
 /// Changes of each run against a baseline: status or observed behaviour.
 pub fn changes_against(baseline: &RunResults, run: &RunResults) -> Vec<String> {
     let mut out = Vec::new();
-    let ids: BTreeSet<&String> = baseline.results.iter().chain(&run.results).map(|s| &s.id).collect();
+    let ids: BTreeSet<&String> = baseline
+        .results
+        .iter()
+        .chain(&run.results)
+        .map(|s| &s.id)
+        .collect();
     for id in ids {
         let b = baseline.results.iter().find(|s| &s.id == id);
         let r = run.results.iter().find(|s| &s.id == id);
-        let status = |s: Option<&crate::report::results::ScenarioResult>| s.map(|s| s.verdict.status()).unwrap_or("absent");
+        let status = |s: Option<&crate::report::results::ScenarioResult>| {
+            s.map(|s| s.verdict.status()).unwrap_or("absent")
+        };
         if status(b) != status(r) {
             out.push(format!("{id}: {} → {}", status(b), status(r)));
         }
-        for d in differences(&[b.and_then(|s| s.observation.as_ref()), r.and_then(|s| s.observation.as_ref())]) {
-            out.push(format!("{id}: {}: {} → {}", d.what, d.values[0], d.values[1]));
+        for d in differences(&[
+            b.and_then(|s| s.observation.as_ref()),
+            r.and_then(|s| s.observation.as_ref()),
+        ]) {
+            out.push(format!(
+                "{id}: {}: {} → {}",
+                d.what, d.values[0], d.values[1]
+            ));
         }
     }
     out
@@ -171,19 +235,51 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(out, "| scenario | {} |", c.labels.join(" | "));
     let _ = writeln!(out, "| --- |{}", " --- |".repeat(c.labels.len()));
     for r in &c.rows {
-        let mark = if r.differences.is_empty() { "" } else { " 🔀" };
-        let _ = writeln!(out, "| `{}`{mark} | {} |", r.id, r.statuses.iter().map(|s| icon(s)).collect::<Vec<_>>().join(" | "));
+        let mark = if r.differences.is_empty() {
+            ""
+        } else {
+            " 🔀"
+        };
+        let _ = writeln!(
+            out,
+            "| `{}`{mark} | {} |",
+            r.id,
+            r.statuses
+                .iter()
+                .map(|s| icon(s))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
     }
-    let changed: Vec<&Row> = c.rows.iter().filter(|r| !r.differences.is_empty()).collect();
+    let changed: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| !r.differences.is_empty())
+        .collect();
     if changed.is_empty() {
         let _ = writeln!(out, "\nNo observed behaviour differs between these runs.");
         return out;
     }
     let _ = writeln!(out, "\n### What differs (🔀)\n");
     for r in changed {
-        let _ = writeln!(out, "#### `{}`\n\n| observed | {} |\n| --- |{}", r.id, c.labels.join(" | "), " --- |".repeat(c.labels.len()));
+        let _ = writeln!(
+            out,
+            "#### `{}`\n\n| observed | {} |\n| --- |{}",
+            r.id,
+            c.labels.join(" | "),
+            " --- |".repeat(c.labels.len())
+        );
         for d in &r.differences {
-            let _ = writeln!(out, "| {} | {} |", d.what.replace('|', "\\|"), d.values.iter().map(|v| format!("`{}`", v.replace('|', "\\|"))).collect::<Vec<_>>().join(" | "));
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                d.what.replace('|', "\\|"),
+                d.values
+                    .iter()
+                    .map(|v| format!("`{}`", v.replace('|', "\\|")))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
         }
         let _ = writeln!(out);
     }

@@ -8,7 +8,20 @@ use serde::{Deserialize, Serialize};
 use crate::version::Version;
 
 /// How the harness reaches the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     /// The harness-managed containerd node on this machine (the default).
@@ -30,7 +43,19 @@ impl std::fmt::Display for TargetKind {
 }
 
 /// The container runtime family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RuntimeName {
     #[serde(rename = "cri-o")]
@@ -144,7 +169,10 @@ impl Facts {
     /// A one-line label for reports: `containerd 2.1.9 (local)`.
     pub fn label(&self) -> String {
         match &self.runtime {
-            Some(r) => format!("{} {} ({})", r.reported_name, r.reported_version, self.target),
+            Some(r) => format!(
+                "{} {} ({})",
+                r.reported_name, r.reported_version, self.target
+            ),
             None => format!("unknown runtime ({})", self.target),
         }
     }

@@ -71,14 +71,26 @@ pub enum Outcome {
     /// Every container running.
     Running,
     /// A container is waiting (e.g. `CreateContainerError`).
-    ContainerWaiting { container: String, reason: String, message: String },
+    ContainerWaiting {
+        container: String,
+        reason: String,
+        message: String,
+    },
     /// A container has terminated.
-    ContainerTerminated { container: String, exit_code: i32, reason: String, message: String },
+    ContainerTerminated {
+        container: String,
+        exit_code: i32,
+        reason: String,
+        message: String,
+    },
     /// The sandbox could not be created (`FailedCreatePodSandBox` event, or
     /// RunPodSandbox error from a CRI runtime).
     SandboxFailed { reason: String, message: String },
     /// Still pending when the timeout came, with the last reason seen.
-    Pending { reason: Option<String>, message: Option<String> },
+    Pending {
+        reason: Option<String>,
+        message: Option<String>,
+    },
     /// Not created at all (refused at admission).
     #[default]
     NotCreated,
@@ -139,12 +151,18 @@ pub struct HostView {
 impl PodObservation {
     /// The uid map to judge: the one read inside, else the host's.
     pub fn uid_map(&self) -> Option<&IdMap> {
-        self.inside.uid_map.as_ref().or(self.host.as_ref().and_then(|h| h.uid_map.as_ref()))
+        self.inside
+            .uid_map
+            .as_ref()
+            .or(self.host.as_ref().and_then(|h| h.uid_map.as_ref()))
     }
 
     /// The gid map to judge: the one read inside, else the host's.
     pub fn gid_map(&self) -> Option<&IdMap> {
-        self.inside.gid_map.as_ref().or(self.host.as_ref().and_then(|h| h.gid_map.as_ref()))
+        self.inside
+            .gid_map
+            .as_ref()
+            .or(self.host.as_ref().and_then(|h| h.gid_map.as_ref()))
     }
 }
 
@@ -153,11 +171,22 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outcome::Running => f.write_str("running"),
-            Outcome::ContainerWaiting { container, reason, message } => write!(f, "container {container} waiting: {reason}: {message}"),
-            Outcome::ContainerTerminated { container, exit_code, reason, message } => {
+            Outcome::ContainerWaiting {
+                container,
+                reason,
+                message,
+            } => write!(f, "container {container} waiting: {reason}: {message}"),
+            Outcome::ContainerTerminated {
+                container,
+                exit_code,
+                reason,
+                message,
+            } => {
                 write!(f, "container {container} terminated with exit code {exit_code}: {reason}: {message}")
             }
-            Outcome::SandboxFailed { reason, message } => write!(f, "sandbox failed: {reason}: {message}"),
+            Outcome::SandboxFailed { reason, message } => {
+                write!(f, "sandbox failed: {reason}: {message}")
+            }
             Outcome::Pending { reason, message } => {
                 f.write_str("pending")?;
                 for part in reason.iter().chain(message) {

@@ -34,7 +34,12 @@ fn check_range(what: &str, req: &VersionReq, have: Option<&Version>, none: &str)
 }
 
 fn gate_state(name: &str, facts: &Facts) -> Option<bool> {
-    facts.feature_gates.get(name).copied().or_else(|| facts.kubernetes.as_ref().and_then(|v| default_gate(name, v)))
+    facts.feature_gates.get(name).copied().or_else(|| {
+        facts
+            .kubernetes
+            .as_ref()
+            .and_then(|v| default_gate(name, v))
+    })
 }
 
 /// Every unmet requirement, as sentences naming what the target reported.
@@ -43,43 +48,76 @@ pub fn unmet(req: &Requirements, facts: &Facts) -> Vec<String> {
     if let Some(targets) = &req.targets {
         if !targets.contains(&facts.target) {
             let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
-            out.push(format!("needs target {}, this run uses {}", names.join(" or "), facts.target));
+            out.push(format!(
+                "needs target {}, this run uses {}",
+                names.join(" or "),
+                facts.target
+            ));
         }
     }
     if let Some(name) = req.runtime {
         let have = facts.runtime.as_ref().and_then(|r| r.name);
         if have != Some(name) {
-            out.push(format!("needs runtime {name}, target reports {}", runtime_label(facts)));
+            out.push(format!(
+                "needs runtime {name}, target reports {}",
+                runtime_label(facts)
+            ));
         }
     }
     if let Some(r) = &req.runtime_version {
         let have = facts.runtime.as_ref().and_then(|r| r.version.as_ref());
-        out.extend(check_range("runtime version", r, have, "the runtime version is not reported"));
+        out.extend(check_range(
+            "runtime version",
+            r,
+            have,
+            "the runtime version is not reported",
+        ));
     }
     if let Some(r) = &req.kubernetes {
         let none = format!("target has no Kubernetes API ({})", facts.target);
-        out.extend(check_range("Kubernetes", r, facts.kubernetes.as_ref(), &none));
+        out.extend(check_range(
+            "Kubernetes",
+            r,
+            facts.kubernetes.as_ref(),
+            &none,
+        ));
     }
     match &req.openshift {
-        Some(OpenShiftReq::Present(true)) if facts.openshift.is_none() => out.push("needs OpenShift, target is not OpenShift".into()),
-        Some(OpenShiftReq::Present(false)) if facts.openshift.is_some() => out.push("needs a cluster that is not OpenShift".into()),
+        Some(OpenShiftReq::Present(true)) if facts.openshift.is_none() => {
+            out.push("needs OpenShift, target is not OpenShift".into())
+        }
+        Some(OpenShiftReq::Present(false)) if facts.openshift.is_some() => {
+            out.push("needs a cluster that is not OpenShift".into())
+        }
         Some(OpenShiftReq::Version(r)) => match &facts.openshift {
             None => out.push(format!("needs OpenShift {r}, target is not OpenShift")),
-            Some(o) => out.extend(check_range("OpenShift", r, o.version.as_ref(), "the OpenShift version is not reported")),
+            Some(o) => out.extend(check_range(
+                "OpenShift",
+                r,
+                o.version.as_ref(),
+                "the OpenShift version is not reported",
+            )),
         },
         _ => {}
     }
     for (gate, want) in &req.feature_gates {
         match gate_state(gate, facts) {
             Some(have) if have == *want => {}
-            Some(have) => out.push(format!("needs feature gate {gate}={want}, target has {gate}={have}")),
-            None => out.push(format!("needs feature gate {gate}={want}; the target does not report it")),
+            Some(have) => out.push(format!(
+                "needs feature gate {gate}={want}, target has {gate}={have}"
+            )),
+            None => out.push(format!(
+                "needs feature gate {gate}={want}; the target does not report it"
+            )),
         }
     }
     if let Some(want) = req.user_namespaces {
         let handlers = facts.runtime.as_ref().map(|r| &r.handlers);
         match handlers.filter(|h| !h.is_empty()) {
-            None => out.push(format!("needs userNamespaces={want}; the runtime reports no handler features ({})", runtime_label(facts))),
+            None => out.push(format!(
+                "needs userNamespaces={want}; the runtime reports no handler features ({})",
+                runtime_label(facts)
+            )),
             Some(h) => {
                 let have = h.values().any(|f| f.user_namespaces);
                 if have != want {
@@ -106,14 +144,27 @@ pub fn unmet(req: &Requirements, facts: &Facts) -> Vec<String> {
         }
     }
     if let Some(r) = &req.kernel {
-        let have = facts.nodes.first().and_then(|n| n.kernel.as_deref()).and_then(Version::parse);
-        out.extend(check_range("kernel", r, have.as_ref(), "the kernel version is not reported"));
+        let have = facts
+            .nodes
+            .first()
+            .and_then(|n| n.kernel.as_deref())
+            .and_then(Version::parse);
+        out.extend(check_range(
+            "kernel",
+            r,
+            have.as_ref(),
+            "the kernel version is not reported",
+        ));
     }
     if let Some(want) = req.sends_node_userns_mode {
         match facts.sends_node_userns_mode {
             Some(have) if have == want => {}
-            Some(have) => out.push(format!("needs sendsNodeUsernsMode={want}, target has {have}")),
-            None => out.push(format!("needs sendsNodeUsernsMode={want}; not known for this target")),
+            Some(have) => out.push(format!(
+                "needs sendsNodeUsernsMode={want}, target has {have}"
+            )),
+            None => out.push(format!(
+                "needs sendsNodeUsernsMode={want}; not known for this target"
+            )),
         }
     }
     out
@@ -149,13 +200,28 @@ pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::facts::{HandlerFeatures, NodeFacts, OpenShiftFacts, RuntimeFacts, RuntimeName, SubIdRange, TargetKind};
+    use crate::facts::{
+        HandlerFeatures, NodeFacts, OpenShiftFacts, RuntimeFacts, RuntimeName, SubIdRange,
+        TargetKind,
+    };
 
     pub(crate) fn containerd_local() -> Facts {
         let mut handlers = BTreeMap::new();
-        handlers.insert("runc".to_string(), HandlerFeatures { user_namespaces: true, recursive_read_only_mounts: true });
+        handlers.insert(
+            "runc".to_string(),
+            HandlerFeatures {
+                user_namespaces: true,
+                recursive_read_only_mounts: true,
+            },
+        );
         let mut subuids = BTreeMap::new();
-        subuids.insert("root".to_string(), vec![SubIdRange { start: 100000, count: 65536 }]);
+        subuids.insert(
+            "root".to_string(),
+            vec![SubIdRange {
+                start: 100000,
+                count: 65536,
+            }],
+        );
         Facts {
             target: TargetKind::Local,
             endpoint: "unix:///var/lib/userns-e2e/node/run/containerd.sock".into(),
@@ -169,7 +235,12 @@ pub(crate) mod tests {
             kubernetes: None,
             openshift: None,
             feature_gates: BTreeMap::new(),
-            nodes: vec![NodeFacts { name: Some("local".into()), kernel: Some("6.18.44-fc".into()), subuids: Some(subuids.clone()), subgids: Some(subuids) }],
+            nodes: vec![NodeFacts {
+                name: Some("local".into()),
+                kernel: Some("6.18.44-fc".into()),
+                subuids: Some(subuids.clone()),
+                subgids: Some(subuids),
+            }],
             sends_node_userns_mode: Some(true),
         }
     }
@@ -185,7 +256,9 @@ pub(crate) mod tests {
             handlers: BTreeMap::new(),
         });
         f.kubernetes = Version::parse("1.33.2");
-        f.openshift = Some(OpenShiftFacts { version: Version::parse("4.20.1") });
+        f.openshift = Some(OpenShiftFacts {
+            version: Version::parse("4.20.1"),
+        });
         f
     }
 
@@ -196,49 +269,117 @@ pub(crate) mod tests {
     #[test]
     fn met_requirements() {
         let f = containerd_local();
-        assert_eq!(check(&req(serde_json::json!({"runtime": "containerd", "runtimeVersion": ">=2.0", "userNamespaces": true, "targets": ["local", "cri"], "kernel": ">=6.3", "subids": {"root": true, "containers": false}})), &f), Ok(()));
+        assert_eq!(
+            check(
+                &req(
+                    serde_json::json!({"runtime": "containerd", "runtimeVersion": ">=2.0", "userNamespaces": true, "targets": ["local", "cri"], "kernel": ">=6.3", "subids": {"root": true, "containers": false}})
+                ),
+                &f
+            ),
+            Ok(())
+        );
         let o = crio_openshift("1.33.2");
-        assert_eq!(check(&req(serde_json::json!({"runtime": "cri-o", "kubernetes": ">=1.33", "openshift": ">=4.20", "featureGates": {"UserNamespacesSupport": true}})), &o), Ok(()));
+        assert_eq!(
+            check(
+                &req(
+                    serde_json::json!({"runtime": "cri-o", "kubernetes": ">=1.33", "openshift": ">=4.20", "featureGates": {"UserNamespacesSupport": true}})
+                ),
+                &o
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn unmet_requirements_name_what_the_target_reported() {
         let f = containerd_local();
-        assert_eq!(check(&req(serde_json::json!({"runtime": "cri-o"})), &f).unwrap_err(), "needs runtime cri-o, target reports containerd v2.1.9");
-        assert_eq!(check(&req(serde_json::json!({"kubernetes": ">=1.33"})), &f).unwrap_err(), "needs Kubernetes >=1.33, target has no Kubernetes API (local)");
-        assert_eq!(check(&req(serde_json::json!({"subids": {"containers": true}})), &f).unwrap_err(), "needs subordinate ids for user \"containers\", node has none (/etc/subuid has: root)");
-        assert_eq!(check(&req(serde_json::json!({"openshift": true})), &f).unwrap_err(), "needs OpenShift, target is not OpenShift");
-        assert_eq!(check(&req(serde_json::json!({"targets": ["kube"]})), &f).unwrap_err(), "needs target kube, this run uses local");
         assert_eq!(
-            check(&req(serde_json::json!({"featureGates": {"UserNamespacesSupport": true}})), &f).unwrap_err(),
+            check(&req(serde_json::json!({"runtime": "cri-o"})), &f).unwrap_err(),
+            "needs runtime cri-o, target reports containerd v2.1.9"
+        );
+        assert_eq!(
+            check(&req(serde_json::json!({"kubernetes": ">=1.33"})), &f).unwrap_err(),
+            "needs Kubernetes >=1.33, target has no Kubernetes API (local)"
+        );
+        assert_eq!(
+            check(
+                &req(serde_json::json!({"subids": {"containers": true}})),
+                &f
+            )
+            .unwrap_err(),
+            "needs subordinate ids for user \"containers\", node has none (/etc/subuid has: root)"
+        );
+        assert_eq!(
+            check(&req(serde_json::json!({"openshift": true})), &f).unwrap_err(),
+            "needs OpenShift, target is not OpenShift"
+        );
+        assert_eq!(
+            check(&req(serde_json::json!({"targets": ["kube"]})), &f).unwrap_err(),
+            "needs target kube, this run uses local"
+        );
+        assert_eq!(
+            check(
+                &req(serde_json::json!({"featureGates": {"UserNamespacesSupport": true}})),
+                &f
+            )
+            .unwrap_err(),
             "needs feature gate UserNamespacesSupport=true; the target does not report it"
         );
-        let both = check(&req(serde_json::json!({"runtime": "cri-o", "runtimeVersion": "<2"})), &f).unwrap_err();
+        let both = check(
+            &req(serde_json::json!({"runtime": "cri-o", "runtimeVersion": "<2"})),
+            &f,
+        )
+        .unwrap_err();
         assert_eq!(both, "needs runtime cri-o, target reports containerd v2.1.9; needs runtime version <2, target has 2.1.9");
         let o = crio_openshift("1.33.2");
-        assert_eq!(check(&req(serde_json::json!({"userNamespaces": true})), &o).unwrap_err(), "needs userNamespaces=true; the runtime reports no handler features (cri-o 1.33.2)");
-        assert_eq!(check(&req(serde_json::json!({"sendsNodeUsernsMode": false})), &o).unwrap_err(), "needs sendsNodeUsernsMode=false, target has true");
-        assert_eq!(check(&req(serde_json::json!({"kernel": ">=7"})), &o).unwrap_err(), "needs kernel >=7, target has 6.18.44");
+        assert_eq!(
+            check(&req(serde_json::json!({"userNamespaces": true})), &o).unwrap_err(),
+            "needs userNamespaces=true; the runtime reports no handler features (cri-o 1.33.2)"
+        );
+        assert_eq!(
+            check(&req(serde_json::json!({"sendsNodeUsernsMode": false})), &o).unwrap_err(),
+            "needs sendsNodeUsernsMode=false, target has true"
+        );
+        assert_eq!(
+            check(&req(serde_json::json!({"kernel": ">=7"})), &o).unwrap_err(),
+            "needs kernel >=7, target has 6.18.44"
+        );
     }
 
     #[test]
     fn gate_defaults_follow_the_kubernetes_version() {
         let v = |s| Version::parse(s).unwrap();
-        assert_eq!(default_gate("UserNamespacesSupport", &v("1.32.0")), Some(false));
-        assert_eq!(default_gate("UserNamespacesSupport", &v("1.33.0")), Some(true));
+        assert_eq!(
+            default_gate("UserNamespacesSupport", &v("1.32.0")),
+            Some(false)
+        );
+        assert_eq!(
+            default_gate("UserNamespacesSupport", &v("1.33.0")),
+            Some(true)
+        );
         assert_eq!(default_gate("UserNamespacesSupport", &v("1.27.0")), None);
-        assert_eq!(default_gate("UserNamespacesPodSecurityStandards", &v("1.30.0")), Some(false));
+        assert_eq!(
+            default_gate("UserNamespacesPodSecurityStandards", &v("1.30.0")),
+            Some(false)
+        );
         let mut o = crio_openshift("1.32.0");
         o.kubernetes = Version::parse("1.32.3");
         assert_eq!(
-            check(&req(serde_json::json!({"featureGates": {"UserNamespacesSupport": true}})), &o).unwrap_err(),
+            check(
+                &req(serde_json::json!({"featureGates": {"UserNamespacesSupport": true}})),
+                &o
+            )
+            .unwrap_err(),
             "needs feature gate UserNamespacesSupport=true, target has UserNamespacesSupport=false"
         );
     }
 
     #[test]
     fn conditions() {
-        let c: Condition = serde_json::from_value(serde_json::json!({"runtime": "cri-o", "runtimeVersion": ">=1.29.5"})).unwrap();
+        let c: Condition = serde_json::from_value(
+            serde_json::json!({"runtime": "cri-o", "runtimeVersion": ">=1.29.5"}),
+        )
+        .unwrap();
         assert!(condition_holds(&c, &crio_openshift("1.29.5")));
         assert!(!condition_holds(&c, &crio_openshift("1.29.4")));
         assert!(!condition_holds(&c, &containerd_local()));

@@ -51,7 +51,10 @@ pub fn default_timeout(kind: TargetKind) -> Duration {
 
 /// A fresh id for this run's labels: unique across concurrent runs on one host.
 pub fn new_run_id() -> String {
-    let millis = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let millis = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     format!("{}-{}", millis, std::process::id())
 }
 
@@ -94,10 +97,15 @@ impl Suite {
                     let outcome = match &result.verdict {
                         Verdict::Pass { .. } => Ok(Completion::Completed),
                         Verdict::Skip { reason } => Ok(Completion::ignored_with(reason)),
-                        Verdict::Fail { reason, diff, .. } => Err(Failed::from(format!("{reason}\n{diff}"))),
+                        Verdict::Fail { reason, diff, .. } => {
+                            Err(Failed::from(format!("{reason}\n{diff}")))
+                        }
                         Verdict::Error { reason } => Err(Failed::from(format!("error: {reason}"))),
                     };
-                    results.lock().unwrap_or_else(|p| p.into_inner()).push(result);
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(result);
                     outcome
                 })
                 .with_kind(kind)
@@ -127,28 +135,51 @@ impl Suite {
         let (verdict, observation) = match requirements::check(&spec.requires, &self.facts) {
             Err(reason) => (Verdict::Skip { reason }, None),
             Ok(()) => {
-                let timeout = self.timeout.or(spec.timeout).unwrap_or_else(|| default_timeout(self.facts.target));
+                let timeout = self
+                    .timeout
+                    .or(spec.timeout)
+                    .unwrap_or_else(|| default_timeout(self.facts.target));
                 let plan = ExecPlan {
                     templates: self.templates.clone(),
-                    probes: spec.pods.iter().map(|case| judge::probe_plan(case, &self.facts)).collect(),
+                    probes: spec
+                        .pods
+                        .iter()
+                        .map(|case| judge::probe_plan(case, &self.facts))
+                        .collect(),
                     timeout,
                     run_id: self.run_id.clone(),
                 };
                 // A safety net above the target's own per-pod timeouts, so a
                 // wedged target cannot hang the run.
                 let budget = timeout * (spec.pods.len() as u32 + 1) + Duration::from_secs(30);
-                let executed = self
-                    .runtime
-                    .block_on(async { tokio::time::timeout(budget, self.target.execute(scenario, &plan)).await });
+                let executed = self.runtime.block_on(async {
+                    tokio::time::timeout(budget, self.target.execute(scenario, &plan)).await
+                });
                 match executed {
                     Ok(Ok(observation)) => {
-                        let verdict = judge::judge(spec, &self.facts, &self.templates, &observation);
+                        let verdict =
+                            judge::judge(spec, &self.facts, &self.templates, &observation);
                         (verdict, Some(observation))
                     }
-                    Ok(Err(TargetError::Cancelled)) => (Verdict::Error { reason: "cancelled".into() }, None),
-                    Ok(Err(e)) => (Verdict::Error { reason: e.to_string() }, None),
+                    Ok(Err(TargetError::Cancelled)) => (
+                        Verdict::Error {
+                            reason: "cancelled".into(),
+                        },
+                        None,
+                    ),
+                    Ok(Err(e)) => (
+                        Verdict::Error {
+                            reason: e.to_string(),
+                        },
+                        None,
+                    ),
                     Err(_) => (
-                        Verdict::Error { reason: format!("no result from the target within {}", humantime::format_duration(budget)) },
+                        Verdict::Error {
+                            reason: format!(
+                                "no result from the target within {}",
+                                humantime::format_duration(budget)
+                            ),
+                        },
                         None,
                     ),
                 }

@@ -24,18 +24,66 @@ pub struct TemplateDef {
 
 /// Every template name a scenario may use.
 pub const KNOWN: &[TemplateDef] = &[
-    TemplateDef { name: "image.busybox", kind: TemplateKind::Str, help: "a busybox-like test image with sh, id, cat, sleep" },
-    TemplateDef { name: "image.pause", kind: TemplateKind::Str, help: "an image whose entrypoint sleeps forever" },
-    TemplateDef { name: "runtime.name", kind: TemplateKind::Str, help: "runtime name as reported (containerd, cri-o)" },
-    TemplateDef { name: "runtime.version", kind: TemplateKind::Str, help: "runtime version as reported" },
-    TemplateDef { name: "ns.name", kind: TemplateKind::Str, help: "the namespace made for this scenario (kube)" },
-    TemplateDef { name: "ns.uidRangeStart", kind: TemplateKind::Int, help: "start of the namespace's openshift.io/sa.scc.uid-range (OpenShift)" },
-    TemplateDef { name: "ns.uidRangeSize", kind: TemplateKind::Int, help: "size of the namespace's openshift.io/sa.scc.uid-range (OpenShift)" },
-    TemplateDef { name: "ns.uidRangeEnd", kind: TemplateKind::Int, help: "last uid of the namespace's openshift.io/sa.scc.uid-range (OpenShift)" },
-    TemplateDef { name: "subuid.containers.start", kind: TemplateKind::Int, help: "first subordinate uid of the user `containers` on the node" },
-    TemplateDef { name: "subuid.containers.count", kind: TemplateKind::Int, help: "number of subordinate uids of `containers`" },
-    TemplateDef { name: "subgid.containers.start", kind: TemplateKind::Int, help: "first subordinate gid of the user `containers` on the node" },
-    TemplateDef { name: "node.idsPerPod", kind: TemplateKind::Int, help: "ids per pod of the kubelet's user-namespace allocator (65536 unless configured)" },
+    TemplateDef {
+        name: "image.busybox",
+        kind: TemplateKind::Str,
+        help: "a busybox-like test image with sh, id, cat, sleep",
+    },
+    TemplateDef {
+        name: "image.pause",
+        kind: TemplateKind::Str,
+        help: "an image whose entrypoint sleeps forever",
+    },
+    TemplateDef {
+        name: "runtime.name",
+        kind: TemplateKind::Str,
+        help: "runtime name as reported (containerd, cri-o)",
+    },
+    TemplateDef {
+        name: "runtime.version",
+        kind: TemplateKind::Str,
+        help: "runtime version as reported",
+    },
+    TemplateDef {
+        name: "ns.name",
+        kind: TemplateKind::Str,
+        help: "the namespace made for this scenario (kube)",
+    },
+    TemplateDef {
+        name: "ns.uidRangeStart",
+        kind: TemplateKind::Int,
+        help: "start of the namespace's openshift.io/sa.scc.uid-range (OpenShift)",
+    },
+    TemplateDef {
+        name: "ns.uidRangeSize",
+        kind: TemplateKind::Int,
+        help: "size of the namespace's openshift.io/sa.scc.uid-range (OpenShift)",
+    },
+    TemplateDef {
+        name: "ns.uidRangeEnd",
+        kind: TemplateKind::Int,
+        help: "last uid of the namespace's openshift.io/sa.scc.uid-range (OpenShift)",
+    },
+    TemplateDef {
+        name: "subuid.containers.start",
+        kind: TemplateKind::Int,
+        help: "first subordinate uid of the user `containers` on the node",
+    },
+    TemplateDef {
+        name: "subuid.containers.count",
+        kind: TemplateKind::Int,
+        help: "number of subordinate uids of `containers`",
+    },
+    TemplateDef {
+        name: "subgid.containers.start",
+        kind: TemplateKind::Int,
+        help: "first subordinate gid of the user `containers` on the node",
+    },
+    TemplateDef {
+        name: "node.idsPerPod",
+        kind: TemplateKind::Int,
+        help: "ids per pod of the kubelet's user-namespace allocator (65536 unless configured)",
+    },
 ];
 
 pub fn lookup(name: &str) -> Option<&'static TemplateDef> {
@@ -52,7 +100,9 @@ pub fn references(text: &str) -> Result<Vec<&str>, String> {
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| format!("unterminated template reference in {text:?}"))?;
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated template reference in {text:?}"))?;
         out.push(after[..end].trim());
         rest = &after[end + 1..];
     }
@@ -66,7 +116,9 @@ pub fn substitute_str(text: &str, values: &Templates) -> Result<String, String> 
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| format!("unterminated template reference in {text:?}"))?;
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated template reference in {text:?}"))?;
         let name = after[..end].trim();
         let value = values
             .get(name)
@@ -90,7 +142,9 @@ pub fn substitute_value(value: &Value, values: &Templates) -> Result<Value, Stri
                 match lookup(name).map(|d| d.kind) {
                     Some(TemplateKind::Int) => Value::Number(
                         text.parse::<i64>()
-                            .map_err(|_| format!("template `{name}` should be a number, got {text:?}"))?
+                            .map_err(|_| {
+                                format!("template `{name}` should be a number, got {text:?}")
+                            })?
                             .into(),
                     ),
                     _ => Value::String(text),
@@ -99,7 +153,12 @@ pub fn substitute_value(value: &Value, values: &Templates) -> Result<Value, Stri
                 Value::String(substitute_str(s, values)?)
             }
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| substitute_value(v, values)).collect::<Result<_, _>>()?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| substitute_value(v, values))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| Ok((k.clone(), substitute_value(v, values)?)))
@@ -136,13 +195,18 @@ mod tests {
         t.insert("image.busybox".into(), "busybox:latest".into());
         let pod = json!({"a": "${ns.uidRangeStart}", "b": "img=${image.busybox}", "c": ["${image.busybox}"]});
         let out = substitute_value(&pod, &t).unwrap();
-        assert_eq!(out, json!({"a": 1000650000, "b": "img=busybox:latest", "c": ["busybox:latest"]}));
+        assert_eq!(
+            out,
+            json!({"a": 1000650000, "b": "img=busybox:latest", "c": ["busybox:latest"]})
+        );
     }
 
     #[test]
     fn missing_and_unterminated() {
         let t = Templates::new();
-        assert!(substitute_str("${ns.name}", &t).unwrap_err().contains("ns.name"));
+        assert!(substitute_str("${ns.name}", &t)
+            .unwrap_err()
+            .contains("ns.name"));
         assert!(references("${oops").is_err());
         assert_eq!(references("a ${x} b ${ y }").unwrap(), vec!["x", "y"]);
     }

@@ -16,13 +16,23 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "status")]
 pub enum Verdict {
-    Pass { checks: Vec<Check> },
+    Pass {
+        checks: Vec<Check>,
+    },
     /// `reason` is one line; `diff` is the expected-vs-observed text.
-    Fail { reason: String, diff: String, checks: Vec<Check> },
+    Fail {
+        reason: String,
+        diff: String,
+        checks: Vec<Check>,
+    },
     /// A requirement was not met; `reason` names it and what the target reported.
-    Skip { reason: String },
+    Skip {
+        reason: String,
+    },
     /// The target broke (runtime died, API unreachable, timeout while creating).
-    Error { reason: String },
+    Error {
+        reason: String,
+    },
 }
 
 impl Verdict {

@@ -51,7 +51,8 @@ impl Serialize for Version {
 impl<'de> Deserialize<'de> for Version {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Version::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("not a version: {text:?}")))
+        Version::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a version: {text:?}")))
     }
 }
 
@@ -63,7 +64,9 @@ impl VersionReq {
     pub fn parse(text: &str) -> Result<VersionReq, String> {
         semver::VersionReq::parse(text.trim())
             .map(VersionReq)
-            .map_err(|e| format!("not a version range ({e}): {text:?}; write e.g. \">=1.29.5, <1.31\""))
+            .map_err(|e| {
+                format!("not a version range ({e}): {text:?}; write e.g. \">=1.29.5, <1.31\"")
+            })
     }
 }
 

@@ -4,12 +4,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/results")
+        .join(name)
 }
 
 fn compare(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e")).arg("compare").args(args).output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .arg("compare")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn p(name: &str) -> String {
@@ -20,34 +30,91 @@ fn p(name: &str) -> String {
 fn matrix_over_three_runs_flags_a_changed_uid_map() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("c.json");
-    let (code, md, err) = compare(&[&p("containerd-2.1.9.json"), &p("containerd-2.1.10-edited.json"), &p("containerd-2.2.0-edited.json"), "--json", json.to_str().unwrap()]);
+    let (code, md, err) = compare(&[
+        &p("containerd-2.1.9.json"),
+        &p("containerd-2.1.10-edited.json"),
+        &p("containerd-2.2.0-edited.json"),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(md.contains("| pod userns: uid_map | `0 <k·65536> 65536` | `0 <k·65536> 65536` | `0 100000 65536` |"), "{md}");
     insta::assert_snapshot!("compare_md", md);
-    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
-    let changed: Vec<&str> = c["rows"].as_array().unwrap().iter().filter(|r| !r["differences"].as_array().unwrap().is_empty()).map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(changed, vec!["host-users/aligned-range", "sysctl/userns-default-ping-range"]);
-    let rows: Vec<&serde_json::Value> = c["rows"].as_array().unwrap().iter().filter(|r| !r["differences"].as_array().unwrap().is_empty()).collect();
-    insta::assert_snapshot!("compare_json_changed_rows", serde_json::to_string_pretty(&rows).unwrap());
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let changed: Vec<&str> = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["differences"].as_array().unwrap().is_empty())
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        vec![
+            "host-users/aligned-range",
+            "sysctl/userns-default-ping-range"
+        ]
+    );
+    let rows: Vec<&serde_json::Value> = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["differences"].as_array().unwrap().is_empty())
+        .collect();
+    insta::assert_snapshot!(
+        "compare_json_changed_rows",
+        serde_json::to_string_pretty(&rows).unwrap()
+    );
 }
 
 #[test]
 fn another_allocator_slot_is_not_a_change() {
-    let (code, _, err) = compare(&["--baseline", &p("containerd-2.1.9.json"), "--fail-on-change", &p("containerd-2.1.10-edited.json")]);
+    let (code, _, err) = compare(&[
+        "--baseline",
+        &p("containerd-2.1.9.json"),
+        "--fail-on-change",
+        &p("containerd-2.1.10-edited.json"),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("no change against the baseline"));
 }
 
 #[test]
 fn fail_on_change_exits_1_on_a_change_and_0_without() {
-    let (code, _, err) = compare(&["--baseline", &p("containerd-2.1.9.json"), "--fail-on-change", &p("containerd-2.2.0-edited.json")]);
+    let (code, _, err) = compare(&[
+        "--baseline",
+        &p("containerd-2.1.9.json"),
+        "--fail-on-change",
+        &p("containerd-2.2.0-edited.json"),
+    ]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("host-users/aligned-range: pod userns: uid_map: 0 <k·65536> 65536 → 0 100000 65536"), "{err}");
-    assert!(err.contains("sysctl/userns-default-ping-range: pass → fail"), "{err}");
-    let (code, _, _) = compare(&["--baseline", &p("containerd-2.1.9.json"), "--fail-on-change", &p("containerd-2.1.9.json")]);
+    assert!(
+        err.contains(
+            "host-users/aligned-range: pod userns: uid_map: 0 <k·65536> 65536 → 0 100000 65536"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("sysctl/userns-default-ping-range: pass → fail"),
+        "{err}"
+    );
+    let (code, _, _) = compare(&[
+        "--baseline",
+        &p("containerd-2.1.9.json"),
+        "--fail-on-change",
+        &p("containerd-2.1.9.json"),
+    ]);
     assert_eq!(code, 0);
-    let (code, _, _) = compare(&["--baseline", &p("containerd-2.1.9.json"), &p("containerd-2.2.0-edited.json")]);
-    assert_eq!(code, 0, "without --fail-on-change a change is reported, not fatal");
+    let (code, _, _) = compare(&[
+        "--baseline",
+        &p("containerd-2.1.9.json"),
+        &p("containerd-2.2.0-edited.json"),
+    ]);
+    assert_eq!(
+        code, 0,
+        "without --fail-on-change a change is reported, not fatal"
+    );
 }
 
 #[test]

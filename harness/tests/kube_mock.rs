@@ -50,12 +50,22 @@ struct Fake {
 
 impl Fake {
     fn on(mut self, method: Method, pattern: &str, responses: Vec<(u16, Value)>) -> Self {
-        self.routes.push(Route { method, pattern: pattern.into(), responses: responses.into(), watch: false });
+        self.routes.push(Route {
+            method,
+            pattern: pattern.into(),
+            responses: responses.into(),
+            watch: false,
+        });
         self
     }
 
     fn watch(mut self, pattern: &str, events: Vec<Value>) -> Self {
-        self.routes.push(Route { method: Method::GET, pattern: pattern.into(), responses: events.into_iter().map(|e| (200, e)).collect(), watch: true });
+        self.routes.push(Route {
+            method: Method::GET,
+            pattern: pattern.into(),
+            responses: events.into_iter().map(|e| (200, e)).collect(),
+            watch: true,
+        });
         self
     }
 
@@ -69,7 +79,14 @@ impl Fake {
                 let (parts, body) = req.into_parts();
                 let bytes = body.collect_bytes().await.unwrap_or_default();
                 let uri = parts.uri.to_string();
-                let header = |n: &str| parts.headers.get_all(n).iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect::<Vec<_>>();
+                let header = |n: &str| {
+                    parts
+                        .headers
+                        .get_all(n)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok().map(str::to_string))
+                        .collect::<Vec<_>>()
+                };
                 log.lock().unwrap().push(Seen {
                     method: parts.method.clone(),
                     uri: uri.clone(),
@@ -77,26 +94,58 @@ impl Fake {
                     groups: header("Impersonate-Group"),
                     body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
                 });
-                let route = self.routes.iter_mut().find(|r| r.method == parts.method && uri.contains(&r.pattern) && (r.watch == uri.contains("watch=true")));
+                let route = self.routes.iter_mut().find(|r| {
+                    r.method == parts.method
+                        && uri.contains(&r.pattern)
+                        && (r.watch == uri.contains("watch=true"))
+                });
                 let Some(route) = route else {
                     let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": format!("no fake route for {} {uri}", parts.method), "reason": "NotFound", "code": 404});
-                    send.send_response(Response::builder().status(404).body(Body::from(status.to_string().into_bytes())).unwrap());
+                    send.send_response(
+                        Response::builder()
+                            .status(404)
+                            .body(Body::from(status.to_string().into_bytes()))
+                            .unwrap(),
+                    );
                     continue;
                 };
-                let (code, value) = if route.responses.len() > 1 { route.responses.pop_front().unwrap() } else { route.responses.front().cloned().unwrap() };
+                let (code, value) = if route.responses.len() > 1 {
+                    route.responses.pop_front().unwrap()
+                } else {
+                    route.responses.front().cloned().unwrap()
+                };
                 if route.watch {
                     // A watch answers with events and ends after a pause, like a short server timeout.
                     tokio::spawn(async move {
                         tokio::time::sleep(Duration::from_millis(50)).await;
-                        let text = if value.is_null() { String::new() } else { format!("{value}\n") };
-                        send.send_response(Response::builder().status(code).body(Body::from(text.into_bytes())).unwrap());
+                        let text = if value.is_null() {
+                            String::new()
+                        } else {
+                            format!("{value}\n")
+                        };
+                        send.send_response(
+                            Response::builder()
+                                .status(code)
+                                .body(Body::from(text.into_bytes()))
+                                .unwrap(),
+                        );
                     });
                 } else {
-                    send.send_response(Response::builder().status(code).header("content-type", "application/json").body(Body::from(value.to_string().into_bytes())).unwrap());
+                    send.send_response(
+                        Response::builder()
+                            .status(code)
+                            .header("content-type", "application/json")
+                            .body(Body::from(value.to_string().into_bytes()))
+                            .unwrap(),
+                    );
                 }
             }
         });
-        let factory: ClientFactory = Arc::new(move |id| Ok(ClientBuilder::new(svc.clone(), "default").with_layer(&identity::impersonation(id)).build()));
+        let factory: ClientFactory = Arc::new(move |id| {
+            Ok(ClientBuilder::new(svc.clone(), "default")
+                .with_layer(&identity::impersonation(id))
+                .build())
+        });
         (factory, seen)
     }
 }
@@ -106,10 +155,22 @@ struct FakeExec(BTreeMap<String, String>);
 
 #[async_trait]
 impl PodExec for FakeExec {
-    async fn exec(&self, _: &kube::Client, _: &str, _: &str, _: &str, command: &[String]) -> Result<ExecResult, String> {
+    async fn exec(
+        &self,
+        _: &kube::Client,
+        _: &str,
+        _: &str,
+        _: &str,
+        command: &[String],
+    ) -> Result<ExecResult, String> {
         let key = command.join(" ");
         match self.0.get(&key) {
-            Some(out) => Ok(ExecResult { command: command.to_vec(), exit_code: 0, stdout: out.clone(), stderr: String::new() }),
+            Some(out) => Ok(ExecResult {
+                command: command.to_vec(),
+                exit_code: 0,
+                stdout: out.clone(),
+                stderr: String::new(),
+            }),
             None => Err(format!("no canned output for {key}")),
         }
     }
@@ -119,7 +180,10 @@ fn maps_exec(map: &str) -> FakeExec {
     FakeExec(BTreeMap::from([
         ("cat /proc/self/uid_map".to_string(), format!("{map}\n")),
         ("cat /proc/self/gid_map".to_string(), format!("{map}\n")),
-        ("id".to_string(), "uid=0(root) gid=0(root) groups=0(root)\n".to_string()),
+        (
+            "id".to_string(),
+            "uid=0(root) gid=0(root) groups=0(root)\n".to_string(),
+        ),
     ]))
 }
 
@@ -170,15 +234,39 @@ fn scenario(extra: &str, pod_spec: &str) -> Scenario {
         "description: d\ncites: [x]\n{extra}pods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {{name: userns}}\n      spec:\n        hostUsers: false\n{pod_spec}        containers: [{{name: c, image: \"${{image.busybox}}\", command: [sleep, \"3600\"]}}]\n"
     );
     let spec = load::load_str(Path::new("s.yaml"), &text).unwrap_or_else(|e| panic!("{e:?}"));
-    Scenario { id: "kube/case".into(), file: "s.yaml".into(), topic: "kube".into(), spec }
+    Scenario {
+        id: "kube/case".into(),
+        file: "s.yaml".into(),
+        topic: "kube".into(),
+        spec,
+    }
 }
 
-async fn execute(fake: Fake, exec: FakeExec, s: &Scenario, timeout: Duration, as_user: Option<&str>) -> (Result<userns_e2e::observation::Observation, String>, Vec<Seen>, userns_e2e::facts::Facts) {
+async fn execute(
+    fake: Fake,
+    exec: FakeExec,
+    s: &Scenario,
+    timeout: Duration,
+    as_user: Option<&str>,
+) -> (
+    Result<userns_e2e::observation::Observation, String>,
+    Vec<Seen>,
+    userns_e2e::facts::Facts,
+) {
     let (clients, seen) = fake.start();
-    let options = KubeOptions { server: "https://api.crio-1.33:6443".into(), as_user: as_user.map(str::to_string), ..KubeOptions::default() };
+    let options = KubeOptions {
+        server: "https://api.crio-1.33:6443".into(),
+        as_user: as_user.map(str::to_string),
+        ..KubeOptions::default()
+    };
     let target = KubeTarget::new(clients, Arc::new(exec), options).unwrap();
     let facts = target.facts().await.unwrap();
-    let plan = ExecPlan { templates: target.templates(&facts), probes: vec![ProbePlan::default()], timeout, run_id: "run1".into() };
+    let plan = ExecPlan {
+        templates: target.templates(&facts),
+        probes: vec![ProbePlan::default()],
+        timeout,
+        run_id: "run1".into(),
+    };
     let r = target.execute(s, &plan).await.map_err(|e| e.to_string());
     let log = seen.lock().unwrap().clone();
     (r, log, facts)
@@ -186,19 +274,62 @@ async fn execute(fake: Fake, exec: FakeExec, s: &Scenario, timeout: Duration, as
 
 fn base(f: Fake) -> Fake {
     facts_routes(f, false)
-        .on(Method::POST, "/api/v1/namespaces?", vec![(201, namespace(json!({})))])
-        .on(Method::DELETE, &format!("/api/v1/namespaces/{NS}"), vec![(200, namespace(json!({})))])
+        .on(
+            Method::POST,
+            "/api/v1/namespaces?",
+            vec![(201, namespace(json!({})))],
+        )
+        .on(
+            Method::DELETE,
+            &format!("/api/v1/namespaces/{NS}"),
+            vec![(200, namespace(json!({})))],
+        )
 }
 
 #[tokio::test]
 async fn admitted_pod_runs_and_exec_reads_the_maps() {
     let fake = base(Fake::default())
-        .on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/pods/userns"), vec![(200, pod("userns", json!({}), pending_status())), (200, pod("userns", json!({}), running_status()))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/events?"), vec![(200, event_list(json!([event("Scheduled", "Normal", "Successfully assigned userns-e2e-x7k2p/userns to crio-1.33-worker")])))])
-        .watch(&format!("/api/v1/namespaces/{NS}/pods?"), vec![json!({"type": "MODIFIED", "object": pod("userns", json!({}), running_status())})])
-        .watch(&format!("/api/v1/namespaces/{NS}/events?"), vec![Value::Null]);
-    let (r, seen, facts) = execute(fake, maps_exec("         0     131072      65536"), &scenario("", ""), Duration::from_secs(10), None).await;
+        .on(
+            Method::POST,
+            &format!("/api/v1/namespaces/{NS}/pods?"),
+            vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/pods/userns"),
+            vec![
+                (200, pod("userns", json!({}), pending_status())),
+                (200, pod("userns", json!({}), running_status())),
+            ],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![(
+                200,
+                event_list(json!([event(
+                    "Scheduled",
+                    "Normal",
+                    "Successfully assigned userns-e2e-x7k2p/userns to crio-1.33-worker"
+                )])),
+            )],
+        )
+        .watch(
+            &format!("/api/v1/namespaces/{NS}/pods?"),
+            vec![json!({"type": "MODIFIED", "object": pod("userns", json!({}), running_status())})],
+        )
+        .watch(
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![Value::Null],
+        );
+    let (r, seen, facts) = execute(
+        fake,
+        maps_exec("         0     131072      65536"),
+        &scenario("", ""),
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
     let o = r.unwrap();
     let map = idmap::parse("0 131072 65536").unwrap();
     assert_eq!(
@@ -209,8 +340,18 @@ async fn admitted_pod_runs_and_exec_reads_the_maps() {
             admission: Admission::Admitted,
             scc: None,
             outcome: Outcome::Running,
-            events: vec![Event { kind: "Normal".into(), reason: "Scheduled".into(), message: "Successfully assigned userns-e2e-x7k2p/userns to crio-1.33-worker".into() }],
-            inside: Probe { container: Some("c".into()), uid_map: Some(map.clone()), gid_map: Some(map), id: Some("uid=0(root) gid=0(root) groups=0(root)".into()), ..Probe::default() },
+            events: vec![Event {
+                kind: "Normal".into(),
+                reason: "Scheduled".into(),
+                message: "Successfully assigned userns-e2e-x7k2p/userns to crio-1.33-worker".into()
+            }],
+            inside: Probe {
+                container: Some("c".into()),
+                uid_map: Some(map.clone()),
+                gid_map: Some(map),
+                id: Some("uid=0(root) gid=0(root) groups=0(root)".into()),
+                ..Probe::default()
+            },
             host: None,
             logs: None,
             duration_ms: o.pods[0].duration_ms,
@@ -219,12 +360,32 @@ async fn admitted_pod_runs_and_exec_reads_the_maps() {
     assert_eq!(facts.runtime.as_ref().unwrap().reported_version, "1.33.2");
     assert!(facts.runtime.as_ref().unwrap().handlers[""].user_namespaces);
     assert!(facts.openshift.is_none());
-    assert_eq!(facts.sends_node_userns_mode, Some(true), "UserNamespacesSupport is on by default from 1.33");
-    let created = seen.iter().find(|s| s.method == Method::POST && s.uri.contains("/pods")).unwrap();
-    assert_eq!(created.body["spec"]["containers"][0]["image"], "docker.io/library/busybox:1.36");
-    assert!(seen.iter().any(|s| s.method == Method::DELETE && s.uri.starts_with(&format!("/api/v1/namespaces/{NS}"))), "namespace deleted");
-    let ns_post = seen.iter().find(|s| s.method == Method::POST && s.uri.starts_with("/api/v1/namespaces?")).unwrap();
-    assert_eq!(ns_post.body["metadata"]["labels"]["userns-e2e.io/managed"], "true");
+    assert_eq!(
+        facts.sends_node_userns_mode,
+        Some(true),
+        "UserNamespacesSupport is on by default from 1.33"
+    );
+    let created = seen
+        .iter()
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .unwrap();
+    assert_eq!(
+        created.body["spec"]["containers"][0]["image"],
+        "docker.io/library/busybox:1.36"
+    );
+    assert!(
+        seen.iter().any(|s| s.method == Method::DELETE
+            && s.uri.starts_with(&format!("/api/v1/namespaces/{NS}"))),
+        "namespace deleted"
+    );
+    let ns_post = seen
+        .iter()
+        .find(|s| s.method == Method::POST && s.uri.starts_with("/api/v1/namespaces?"))
+        .unwrap();
+    assert_eq!(
+        ns_post.body["metadata"]["labels"]["userns-e2e.io/managed"],
+        "true"
+    );
     assert_eq!(ns_post.body["metadata"]["generateName"], "userns-e2e-");
 }
 
@@ -232,30 +393,96 @@ async fn admitted_pod_runs_and_exec_reads_the_maps() {
 async fn scc_refusal_is_the_admission_observation() {
     let message = "pods \"userns\" is forbidden: unable to validate against any security context constraint: [provider \"anyuid\": Forbidden: not usable by user or serviceaccount, spec.containers[0].securityContext.runAsUser: Invalid value: 0: must be in the ranges: [1000610000, 1000619999], provider \"restricted-v2\": Forbidden: not usable by user or serviceaccount]";
     let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": "Forbidden", "details": {"name": "userns", "kind": "pods"}, "code": 403});
-    let fake = base(Fake::default()).on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(403, status)]);
-    let (r, seen, _) = execute(fake, maps_exec(""), &scenario("", "        securityContext: {runAsUser: 0}\n"), Duration::from_secs(5), None).await;
+    let fake = base(Fake::default()).on(
+        Method::POST,
+        &format!("/api/v1/namespaces/{NS}/pods?"),
+        vec![(403, status)],
+    );
+    let (r, seen, _) = execute(
+        fake,
+        maps_exec(""),
+        &scenario("", "        securityContext: {runAsUser: 0}\n"),
+        Duration::from_secs(5),
+        None,
+    )
+    .await;
     let o = r.unwrap();
-    assert_eq!(o.pods[0].admission, Admission::Refused { code: Some(403), message: message.into() });
+    assert_eq!(
+        o.pods[0].admission,
+        Admission::Refused {
+            code: Some(403),
+            message: message.into()
+        }
+    );
     assert_eq!(o.pods[0].outcome, Outcome::NotCreated);
-    assert_eq!(seen.iter().filter(|s| s.method == Method::POST && s.uri.contains("/pods")).count(), 1, "a 403 is not retried");
+    assert_eq!(
+        seen.iter()
+            .filter(|s| s.method == Method::POST && s.uri.contains("/pods"))
+            .count(),
+        1,
+        "a 403 is not retried"
+    );
 }
 
 #[tokio::test]
 async fn sandbox_failure_visible_only_as_an_event() {
     let msg = "Failed to create pod sandbox: rpc error: code = Unknown desc = error creating pod sandbox with name \"k8s_userns_userns-e2e-x7k2p_0b6e2c1a_0\": could not find enough available IDs";
     let fake = base(Fake::default())
-        .on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/pods/userns"), vec![(200, pod("userns", json!({}), pending_status()))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/events?"), vec![
-            (200, event_list(json!([event("Scheduled", "Normal", "assigned")]))),
-            (200, event_list(json!([event("Scheduled", "Normal", "assigned"), event("FailedCreatePodSandBox", "Warning", msg)]))),
-        ])
+        .on(
+            Method::POST,
+            &format!("/api/v1/namespaces/{NS}/pods?"),
+            vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/pods/userns"),
+            vec![(200, pod("userns", json!({}), pending_status()))],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![
+                (
+                    200,
+                    event_list(json!([event("Scheduled", "Normal", "assigned")])),
+                ),
+                (
+                    200,
+                    event_list(json!([
+                        event("Scheduled", "Normal", "assigned"),
+                        event("FailedCreatePodSandBox", "Warning", msg)
+                    ])),
+                ),
+            ],
+        )
         .watch(&format!("/api/v1/namespaces/{NS}/pods?"), vec![Value::Null])
-        .watch(&format!("/api/v1/namespaces/{NS}/events?"), vec![json!({"type": "ADDED", "object": event("FailedCreatePodSandBox", "Warning", msg)})]);
-    let (r, _, _) = execute(fake, maps_exec(""), &scenario("", ""), Duration::from_secs(10), None).await;
+        .watch(
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![
+                json!({"type": "ADDED", "object": event("FailedCreatePodSandBox", "Warning", msg)}),
+            ],
+        );
+    let (r, _, _) = execute(
+        fake,
+        maps_exec(""),
+        &scenario("", ""),
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
     let o = r.unwrap();
-    assert_eq!(o.pods[0].outcome, Outcome::SandboxFailed { reason: "FailedCreatePodSandBox".into(), message: msg.into() });
-    assert_eq!(o.pods[0].inside, Probe::default(), "nothing is exec'd in a pod without a sandbox");
+    assert_eq!(
+        o.pods[0].outcome,
+        Outcome::SandboxFailed {
+            reason: "FailedCreatePodSandBox".into(),
+            message: msg.into()
+        }
+    );
+    assert_eq!(
+        o.pods[0].inside,
+        Probe::default(),
+        "nothing is exec'd in a pod without a sandbox"
+    );
 }
 
 #[tokio::test]
@@ -263,12 +490,52 @@ async fn create_container_error_waiting_state() {
     let msg = "setup user: cannot set uid to unmapped user in user namespace";
     let waiting = json!({"phase": "Pending", "containerStatuses": [{"name": "c", "image": "docker.io/library/busybox:1.36", "imageID": "", "ready": false, "restartCount": 0, "started": false, "state": {"waiting": {"reason": "CreateContainerError", "message": msg}}}]});
     let fake = base(Fake::default())
-        .on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(201, pod("userns", json!({"openshift.io/scc": "restricted-v2"}), json!({"phase": "Pending"})))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/pods/userns"), vec![(200, pod("userns", json!({"openshift.io/scc": "restricted-v2"}), waiting))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/events?"), vec![(200, event_list(json!([])))]);
-    let (r, _, _) = execute(fake, maps_exec(""), &scenario("", ""), Duration::from_secs(5), None).await;
+        .on(
+            Method::POST,
+            &format!("/api/v1/namespaces/{NS}/pods?"),
+            vec![(
+                201,
+                pod(
+                    "userns",
+                    json!({"openshift.io/scc": "restricted-v2"}),
+                    json!({"phase": "Pending"}),
+                ),
+            )],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/pods/userns"),
+            vec![(
+                200,
+                pod(
+                    "userns",
+                    json!({"openshift.io/scc": "restricted-v2"}),
+                    waiting,
+                ),
+            )],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![(200, event_list(json!([])))],
+        );
+    let (r, _, _) = execute(
+        fake,
+        maps_exec(""),
+        &scenario("", ""),
+        Duration::from_secs(5),
+        None,
+    )
+    .await;
     let o = r.unwrap();
-    assert_eq!(o.pods[0].outcome, Outcome::ContainerWaiting { container: "c".into(), reason: "CreateContainerError".into(), message: msg.into() });
+    assert_eq!(
+        o.pods[0].outcome,
+        Outcome::ContainerWaiting {
+            container: "c".into(),
+            reason: "CreateContainerError".into(),
+            message: msg.into()
+        }
+    );
     assert_eq!(o.pods[0].scc.as_deref(), Some("restricted-v2"));
 }
 
@@ -277,28 +544,76 @@ async fn impersonation_headers_are_sent_for_the_scenario_account() {
     let fake = base(Fake::default())
         .on(Method::POST, &format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings"), vec![(201, json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "userns-e2e-edit", "namespace": NS}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}, "subjects": [{"kind": "User", "name": "test", "apiGroup": "rbac.authorization.k8s.io"}]}))])
         .on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(403, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "forbidden", "reason": "Forbidden", "code": 403}))]);
-    let (r, seen, _) = execute(fake, maps_exec(""), &scenario("as: {user: {name: test, role: edit}}\n", ""), Duration::from_secs(5), None).await;
+    let (r, seen, _) = execute(
+        fake,
+        maps_exec(""),
+        &scenario("as: {user: {name: test, role: edit}}\n", ""),
+        Duration::from_secs(5),
+        None,
+    )
+    .await;
     r.unwrap();
-    let rb = seen.iter().find(|s| s.uri.contains("rolebindings")).unwrap();
+    let rb = seen
+        .iter()
+        .find(|s| s.uri.contains("rolebindings"))
+        .unwrap();
     assert_eq!(rb.user, None, "the harness grants the role as itself");
     assert_eq!(rb.body["subjects"][0]["name"], "test");
-    let create = seen.iter().find(|s| s.method == Method::POST && s.uri.contains("/pods")).unwrap();
+    let create = seen
+        .iter()
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .unwrap();
     assert_eq!(create.user.as_deref(), Some("test"));
-    assert_eq!(create.groups, vec!["system:authenticated", "system:authenticated:oauth"]);
+    assert_eq!(
+        create.groups,
+        vec!["system:authenticated", "system:authenticated:oauth"]
+    );
 }
 
 #[tokio::test]
 async fn timeout_gives_pending_and_deletes_the_namespace() {
     let fake = base(Fake::default())
-        .on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/pods/userns"), vec![(200, pod("userns", json!({}), pending_status()))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/events?"), vec![(200, event_list(json!([])))])
+        .on(
+            Method::POST,
+            &format!("/api/v1/namespaces/{NS}/pods?"),
+            vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/pods/userns"),
+            vec![(200, pod("userns", json!({}), pending_status()))],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![(200, event_list(json!([])))],
+        )
         .watch(&format!("/api/v1/namespaces/{NS}/pods?"), vec![Value::Null])
-        .watch(&format!("/api/v1/namespaces/{NS}/events?"), vec![Value::Null]);
-    let (r, seen, _) = execute(fake, maps_exec(""), &scenario("", ""), Duration::from_millis(600), None).await;
+        .watch(
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![Value::Null],
+        );
+    let (r, seen, _) = execute(
+        fake,
+        maps_exec(""),
+        &scenario("", ""),
+        Duration::from_millis(600),
+        None,
+    )
+    .await;
     let o = r.unwrap();
-    assert_eq!(o.pods[0].outcome, Outcome::Pending { reason: Some("ContainerCreating".into()), message: None });
-    assert!(seen.iter().any(|s| s.method == Method::DELETE && s.uri.starts_with(&format!("/api/v1/namespaces/{NS}"))), "namespace deleted after the timeout");
+    assert_eq!(
+        o.pods[0].outcome,
+        Outcome::Pending {
+            reason: Some("ContainerCreating".into()),
+            message: None
+        }
+    );
+    assert!(
+        seen.iter().any(|s| s.method == Method::DELETE
+            && s.uri.starts_with(&format!("/api/v1/namespaces/{NS}"))),
+        "namespace deleted after the timeout"
+    );
 }
 
 #[tokio::test]
@@ -309,15 +624,49 @@ async fn openshift_is_detected_and_the_uid_range_becomes_a_template_value() {
         .on(Method::DELETE, &format!("/api/v1/namespaces/{NS}"), vec![(200, namespace(json!({})))])
         .on(Method::POST, &format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings"), vec![(201, json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "userns-e2e-edit", "namespace": NS}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}}))])
         .on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(403, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "forbidden", "reason": "Forbidden", "code": 403}))]);
-    let s = scenario("", "        securityContext: {runAsUser: \"${ns.uidRangeStart}\"}\n");
-    let (r, seen, facts) = execute(fake, maps_exec(""), &s, Duration::from_secs(5), Some("developer")).await;
+    let s = scenario(
+        "",
+        "        securityContext: {runAsUser: \"${ns.uidRangeStart}\"}\n",
+    );
+    let (r, seen, facts) = execute(
+        fake,
+        maps_exec(""),
+        &s,
+        Duration::from_secs(5),
+        Some("developer"),
+    )
+    .await;
     let o = r.unwrap();
-    assert_eq!(facts.openshift.as_ref().and_then(|f| f.version.as_ref()).map(|v| v.to_string()).as_deref(), Some("4.20.3"));
-    assert_eq!(o.templates.get("ns.uidRangeStart").map(String::as_str), Some("1000650000"));
-    assert_eq!(o.templates.get("ns.uidRangeEnd").map(String::as_str), Some("1000659999"));
-    let create = seen.iter().find(|s| s.method == Method::POST && s.uri.contains("/pods")).unwrap();
-    assert_eq!(create.body["spec"]["securityContext"]["runAsUser"], 1000650000, "pod-level runAsUser copied from the range start");
-    assert_eq!(create.user.as_deref(), Some("developer"), "--as impersonates");
+    assert_eq!(
+        facts
+            .openshift
+            .as_ref()
+            .and_then(|f| f.version.as_ref())
+            .map(|v| v.to_string())
+            .as_deref(),
+        Some("4.20.3")
+    );
+    assert_eq!(
+        o.templates.get("ns.uidRangeStart").map(String::as_str),
+        Some("1000650000")
+    );
+    assert_eq!(
+        o.templates.get("ns.uidRangeEnd").map(String::as_str),
+        Some("1000659999")
+    );
+    let create = seen
+        .iter()
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .unwrap();
+    assert_eq!(
+        create.body["spec"]["securityContext"]["runAsUser"], 1000650000,
+        "pod-level runAsUser copied from the range start"
+    );
+    assert_eq!(
+        create.user.as_deref(),
+        Some("developer"),
+        "--as impersonates"
+    );
 }
 
 #[tokio::test]
@@ -325,26 +674,48 @@ async fn cleanup_deletes_only_labelled_namespaces() {
     let list = json!({"apiVersion": "v1", "kind": "NamespaceList", "metadata": {"resourceVersion": "9"}, "items": [namespace(json!({}))]});
     let fake = facts_routes(Fake::default(), false)
         .on(Method::GET, "/api/v1/namespaces?", vec![(200, list)])
-        .on(Method::DELETE, &format!("/api/v1/namespaces/{NS}"), vec![(200, namespace(json!({})))]);
+        .on(
+            Method::DELETE,
+            &format!("/api/v1/namespaces/{NS}"),
+            vec![(200, namespace(json!({})))],
+        );
     let (clients, seen) = fake.start();
     let target = KubeTarget::new(clients, Arc::new(maps_exec("")), KubeOptions::default()).unwrap();
     let removed = target.cleanup().await.unwrap();
     assert_eq!(removed, vec![format!("namespace {NS}")]);
     let log = seen.lock().unwrap();
     let listed = log.iter().find(|s| s.method == Method::GET).unwrap();
-    assert!(listed.uri.contains("labelSelector=userns-e2e.io%2Fmanaged%3Dtrue"), "{}", listed.uri);
+    assert!(
+        listed
+            .uri
+            .contains("labelSelector=userns-e2e.io%2Fmanaged%3Dtrue"),
+        "{}",
+        listed.uri
+    );
 }
 
 #[test]
 fn unreachable_api_server_exits_3_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let kc = dir.path().join("kubeconfig");
     std::fs::write(&kc, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"https://127.0.0.1:{port}\", insecure-skip-tls-verify: true}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n")).unwrap();
-    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("scenarios");
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("scenarios");
     let started = std::time::Instant::now();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_userns-e2e")).args(["run", "--target", "kube", "--kubeconfig"]).arg(&kc).arg(&scenarios).output().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args(["run", "--target", "kube", "--kubeconfig"])
+        .arg(&kc)
+        .arg(&scenarios)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains(&format!("https://127.0.0.1:{port}")), "{err}");
@@ -366,18 +737,47 @@ async fn node_evidence_reads_the_host_view_through_docker_exec_on_kind() {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
     std::fs::set_permissions(&docker, perm).unwrap();
     let fake = base(Fake::default())
-        .on(Method::POST, &format!("/api/v1/namespaces/{NS}/pods?"), vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/pods/userns"), vec![(200, pod("userns", json!({}), running_status()))])
-        .on(Method::GET, &format!("/api/v1/namespaces/{NS}/events?"), vec![(200, event_list(json!([])))]);
+        .on(
+            Method::POST,
+            &format!("/api/v1/namespaces/{NS}/pods?"),
+            vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/pods/userns"),
+            vec![(200, pod("userns", json!({}), running_status()))],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![(200, event_list(json!([])))],
+        );
     let (clients, _) = fake.start();
-    let options = KubeOptions { server: "https://api".into(), node_evidence: true, docker: Some(docker.display().to_string()), ..KubeOptions::default() };
+    let options = KubeOptions {
+        server: "https://api".into(),
+        node_evidence: true,
+        docker: Some(docker.display().to_string()),
+        ..KubeOptions::default()
+    };
     let target = KubeTarget::new(clients, Arc::new(maps_exec("0 131072 65536")), options).unwrap();
     let facts = target.facts().await.unwrap();
-    let plan = ExecPlan { templates: target.templates(&facts), probes: vec![ProbePlan::default()], timeout: Duration::from_secs(5), run_id: "run1".into() };
+    let plan = ExecPlan {
+        templates: target.templates(&facts),
+        probes: vec![ProbePlan::default()],
+        timeout: Duration::from_secs(5),
+        run_id: "run1".into(),
+    };
     let o = target.execute(&scenario("", ""), &plan).await.unwrap();
     let host = o.pods[0].host.clone().expect("a host view");
-    assert_eq!((host.pid, host.host_uid, host.source.as_str()), (Some(4242), Some(131072), "docker exec crio-1.33-worker"));
+    assert_eq!(
+        (host.pid, host.host_uid, host.source.as_str()),
+        (Some(4242), Some(131072), "docker exec crio-1.33-worker")
+    );
     assert_eq!(host.uid_map.unwrap().to_string(), "0 131072 65536");
     let args = std::fs::read_to_string(log).unwrap();
-    assert!(args.starts_with("exec crio-1.33-worker sh -c pid=$(crictl inspect") && args.contains(" 4f1e)"), "{args}");
+    assert!(
+        args.starts_with("exec crio-1.33-worker sh -c pid=$(crictl inspect")
+            && args.contains(" 4f1e)"),
+        "{args}"
+    );
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use userns_e2e::facts::{Facts, HandlerFeatures, NodeFacts, RuntimeFacts, RuntimeName, TargetKind};
-use userns_e2e::observation::{Admission, Event, ExecResult, HostView, Observation, Outcome, PodObservation, Probe};
+use userns_e2e::observation::{
+    Admission, Event, ExecResult, HostView, Observation, Outcome, PodObservation, Probe,
+};
 use userns_e2e::parse::idmap;
 use userns_e2e::report::results::{RunResults, ScenarioResult, Summary, SCHEMA_VERSION};
 use userns_e2e::report::{json, junit, markdown};
@@ -13,7 +15,10 @@ use userns_e2e::verdict::{Check, Verdict};
 use userns_e2e::version::Version;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn result(id: &str, verdict: Verdict, observation: Option<Observation>) -> ScenarioResult {
@@ -41,10 +46,26 @@ pub fn sample() -> RunResults {
                 uid_map: Some(map.clone()),
                 gid_map: Some(map.clone()),
                 id: Some("uid=0(root) gid=0(root) groups=0(root),10(wheel)".into()),
-                sysctls: [("net.ipv4.ping_group_range".to_string(), "65534 65534".to_string())].into(),
-                exec: vec![ExecResult { command: vec!["id".into(), "-u".into()], exit_code: 0, stdout: "0\n".into(), stderr: String::new() }],
+                sysctls: [(
+                    "net.ipv4.ping_group_range".to_string(),
+                    "65534 65534".to_string(),
+                )]
+                .into(),
+                exec: vec![ExecResult {
+                    command: vec!["id".into(), "-u".into()],
+                    exit_code: 0,
+                    stdout: "0\n".into(),
+                    stderr: String::new(),
+                }],
             },
-            host: Some(HostView { pid: Some(4242), uid_map: Some(map.clone()), gid_map: Some(map), host_uid: Some(131072), host_gid: Some(131072), source: "host /proc".into() }),
+            host: Some(HostView {
+                pid: Some(4242),
+                uid_map: Some(map.clone()),
+                gid_map: Some(map),
+                host_uid: Some(131072),
+                host_gid: Some(131072),
+                source: "host /proc".into(),
+            }),
             duration_ms: 380,
             ..Default::default()
         }],
@@ -90,7 +111,13 @@ pub fn sample() -> RunResults {
         result("containerd/runtime-gone", Verdict::Error { reason: "runtime unreachable: transport error: connection refused".into() }, None),
     ];
     let mut handlers = BTreeMap::new();
-    handlers.insert("runc".to_string(), HandlerFeatures { user_namespaces: true, recursive_read_only_mounts: true });
+    handlers.insert(
+        "runc".to_string(),
+        HandlerFeatures {
+            user_namespaces: true,
+            recursive_read_only_mounts: true,
+        },
+    );
     RunResults {
         schema_version: SCHEMA_VERSION,
         tool: "userns-e2e 0.1.0".into(),
@@ -99,11 +126,22 @@ pub fn sample() -> RunResults {
         environment: Facts {
             target: TargetKind::Local,
             endpoint: "unix:///var/lib/userns-e2e/node/run/containerd.sock".into(),
-            runtime: Some(RuntimeFacts { name: Some(RuntimeName::Containerd), reported_name: "containerd".into(), reported_version: "v2.1.9".into(), version: Version::parse("2.1.9"), handlers }),
+            runtime: Some(RuntimeFacts {
+                name: Some(RuntimeName::Containerd),
+                reported_name: "containerd".into(),
+                reported_version: "v2.1.9".into(),
+                version: Version::parse("2.1.9"),
+                handlers,
+            }),
             kubernetes: None,
             openshift: None,
             feature_gates: BTreeMap::new(),
-            nodes: vec![NodeFacts { name: Some("local".into()), kernel: Some("6.18.44".into()), subuids: None, subgids: None }],
+            nodes: vec![NodeFacts {
+                name: Some("local".into()),
+                kernel: Some("6.18.44".into()),
+                subuids: None,
+                subgids: None,
+            }],
             sends_node_userns_mode: Some(true),
         },
         summary: Summary::of(&results),
@@ -120,8 +158,14 @@ fn json_snapshot_and_round_trip() {
     let p = dir.path().join("r.json");
     std::fs::write(&p, &text).unwrap();
     assert_eq!(json::read(&p).unwrap(), r);
-    std::fs::write(&p, text.replace("\"schemaVersion\": 1", "\"schemaVersion\": 99")).unwrap();
-    assert!(json::read(&p).unwrap_err().contains("schemaVersion 99 is not supported"));
+    std::fs::write(
+        &p,
+        text.replace("\"schemaVersion\": 1", "\"schemaVersion\": 99"),
+    )
+    .unwrap();
+    assert!(json::read(&p)
+        .unwrap_err()
+        .contains("schemaVersion 99 is not supported"));
     std::fs::write(&p, "{ nope").unwrap();
     assert!(json::read(&p).unwrap_err().contains("r.json:1:"));
 }
@@ -133,7 +177,10 @@ fn json_validates_against_the_committed_schema() {
     let schema: serde_json::Value = serde_json::from_str(&committed).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let instance = serde_json::to_value(sample()).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let mut broken = instance.clone();
     broken["results"][0]["verdict"]["status"] = "maybe".into();
@@ -154,7 +201,11 @@ fn junit_snapshot_and_xsd() {
         .arg(&p)
         .output()
         .expect("xmllint must be installed (Debian package libxml2-utils); .ci/run installs it");
-    assert!(out.status.success(), "junit does not validate: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "junit does not validate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -5,12 +5,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn validate(args: &[&Path]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e")).arg("validate").args(args).output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .arg("validate")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 const GOOD: &str = "description: d\ncites: [x]\npods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {name: p}\n      spec:\n        containers: [{name: c, image: \"${image.busybox}\"}]\n    expect:\n      outcome: running\n";
@@ -22,21 +33,55 @@ fn bad_cases() -> Vec<(&'static str, Vec<u8>)> {
     big.push_str(&format!("# {}\n", "x".repeat(3 * 1024 * 1024)));
     let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
     vec![
-        ("broken-yaml", b"description: d\ncites: [x\npods: []\n".to_vec()),
-        ("wrong-type", GOOD.replace("cites: [x]", "cites: 7").into_bytes()),
-        ("unknown-top-level-field", format!("{GOOD}expectations: {{}}\n").into_bytes()),
-        ("unknown-pod-field", GOOD.replace("image: \"${image.busybox}\"", "image: \"${image.busybox}\", imagePullPolcy: Never").into_bytes()),
-        ("unknown-expect-field", GOOD.replace("outcome: running", "outcome: running\n      uidmap: host").into_bytes()),
-        ("unknown-template", GOOD.replace("${image.busybox}", "${image.nginx}").into_bytes()),
-        ("bad-matcher", GOOD.replace("outcome: running", "uidMap: [\"0 lots 65536\"]").into_bytes()),
+        (
+            "broken-yaml",
+            b"description: d\ncites: [x\npods: []\n".to_vec(),
+        ),
+        (
+            "wrong-type",
+            GOOD.replace("cites: [x]", "cites: 7").into_bytes(),
+        ),
+        (
+            "unknown-top-level-field",
+            format!("{GOOD}expectations: {{}}\n").into_bytes(),
+        ),
+        (
+            "unknown-pod-field",
+            GOOD.replace(
+                "image: \"${image.busybox}\"",
+                "image: \"${image.busybox}\", imagePullPolcy: Never",
+            )
+            .into_bytes(),
+        ),
+        (
+            "unknown-expect-field",
+            GOOD.replace("outcome: running", "outcome: running\n      uidmap: host")
+                .into_bytes(),
+        ),
+        (
+            "unknown-template",
+            GOOD.replace("${image.busybox}", "${image.nginx}")
+                .into_bytes(),
+        ),
+        (
+            "bad-matcher",
+            GOOD.replace("outcome: running", "uidMap: [\"0 lots 65536\"]")
+                .into_bytes(),
+        ),
         ("empty", Vec::new()),
-        ("binary", vec![0x7f, b'E', b'L', b'F', 0, 0xff, 0xfe, 0, 1, 2]),
+        (
+            "binary",
+            vec![0x7f, b'E', b'L', b'F', 0, 0xff, 0xfe, 0, 1, 2],
+        ),
         ("nul-bytes", b"description: d\0\n".to_vec()),
         ("deep", deep.into_bytes()),
         ("large", big.into_bytes()),
         ("alias-bomb", bomb.as_bytes().to_vec()),
         ("not-a-mapping", b"- just\n- a list\n".to_vec()),
-        ("no-pods", b"description: d\ncites: [x]\npods: []\n".to_vec()),
+        (
+            "no-pods",
+            b"description: d\ncites: [x]\npods: []\n".to_vec(),
+        ),
     ]
 }
 
@@ -52,10 +97,16 @@ fn malformed_files_exit_2_naming_file_and_place() {
         let took = started.elapsed();
         assert_eq!(code, 2, "{name}: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert!(err.contains(&format!("{name}.yaml")), "{name}: the file is not named: {err}");
+        assert!(
+            err.contains(&format!("{name}.yaml")),
+            "{name}: the file is not named: {err}"
+        );
         // Timing goes to the report, not an assertion: see benches for speed.
         let _ = took;
-        report.push_str(&format!("## {name}\n{}\n", err.replace(&dir.path().display().to_string(), "DIR")));
+        report.push_str(&format!(
+            "## {name}\n{}\n",
+            err.replace(&dir.path().display().to_string(), "DIR")
+        ));
     }
     insta::assert_snapshot!(report);
 }
@@ -64,7 +115,12 @@ fn malformed_files_exit_2_naming_file_and_place() {
 fn the_suite_is_valid_and_large_enough() {
     let (code, out, err) = validate(&[&repo().join("scenarios")]);
     assert_eq!(code, 0, "{err}");
-    let n: usize = out.trim().trim_start_matches("ok: ").trim_end_matches(" scenario files").parse().unwrap();
+    let n: usize = out
+        .trim()
+        .trim_start_matches("ok: ")
+        .trim_end_matches(" scenario files")
+        .parse()
+        .unwrap();
     assert!(n >= 30, "only {n} scenario files");
 }
 
@@ -77,8 +133,18 @@ fn every_scenario_file_has_the_schema_modeline() {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "yaml") {
-                let first = std::fs::read_to_string(&p).unwrap().lines().next().unwrap_or("").to_string();
-                assert_eq!(first, "# yaml-language-server: $schema=../scenario.schema.json", "{}", p.display());
+                let first = std::fs::read_to_string(&p)
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                assert_eq!(
+                    first,
+                    "# yaml-language-server: $schema=../scenario.schema.json",
+                    "{}",
+                    p.display()
+                );
             }
         }
     }
@@ -87,19 +153,52 @@ fn every_scenario_file_has_the_schema_modeline() {
 #[test]
 fn the_committed_schema_is_current() {
     let committed = std::fs::read_to_string(repo().join("scenarios/scenario.schema.json")).unwrap();
-    assert_eq!(committed, userns_e2e::cli::validate::schema_text(), "run `userns-e2e schema --write scenarios/scenario.schema.json`");
+    assert_eq!(
+        committed,
+        userns_e2e::cli::validate::schema_text(),
+        "run `userns-e2e schema --write scenarios/scenario.schema.json`"
+    );
 }
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e")).args(["run", "--no-such-flag"]).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args(["run", "--no-such-flag"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e")).arg("--help").output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0));
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e")).args(["run", "--target", "cri", "--socket", "unix:///nonexistent.sock", repo().join("scenarios").to_str().unwrap()]).output().unwrap();
-    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args([
+            "run",
+            "--target",
+            "cri",
+            "--socket",
+            "unix:///nonexistent.sock",
+            repo().join("scenarios").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent.sock"));
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e")).args(["run", "--as", "test", repo().join("scenarios").to_str().unwrap()]).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args([
+            "run",
+            "--as",
+            "test",
+            repo().join("scenarios").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--as cannot be used with --target local"));
 }
@@ -107,10 +206,25 @@ fn usage_errors_exit_2_and_help_exits_0() {
 #[test]
 fn the_local_node_without_root_exits_3_saying_so() {
     let scenarios = repo().join("scenarios");
-    for args in [vec!["node", "start", "--node-dir", "/tmp/userns-e2e-nonroot"], vec!["run", "--node-dir", "/tmp/userns-e2e-nonroot", scenarios.to_str().unwrap()]] {
+    for args in [
+        vec!["node", "start", "--node-dir", "/tmp/userns-e2e-nonroot"],
+        vec![
+            "run",
+            "--node-dir",
+            "/tmp/userns-e2e-nonroot",
+            scenarios.to_str().unwrap(),
+        ],
+    ] {
         // setpriv (util-linux) runs the binary as nobody.
         let o = Command::new("setpriv")
-            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", env!("CARGO_BIN_EXE_userns-e2e")])
+            .args([
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_userns-e2e"),
+            ])
             .args(&args)
             .output()
             .unwrap();

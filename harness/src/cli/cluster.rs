@@ -72,7 +72,14 @@ fn finish(result: Result<(), String>) -> i32 {
 
 pub fn cluster(args: ClusterArgs) -> i32 {
     match args.action {
-        ClusterAction::Up { kind: UpKind::KindCrio { crio, name, dry_run } } => {
+        ClusterAction::Up {
+            kind:
+                UpKind::KindCrio {
+                    crio,
+                    name,
+                    dry_run,
+                },
+        } => {
             let v = match kind::find(&crio) {
                 Ok(v) => v,
                 Err(e) => {
@@ -80,7 +87,10 @@ pub fn cluster(args: ClusterArgs) -> i32 {
                     return exit::BAD_INPUT;
                 }
             };
-            let dir = match tempfile::Builder::new().prefix("userns-e2e-kind-crio-").tempdir() {
+            let dir = match tempfile::Builder::new()
+                .prefix("userns-e2e-kind-crio-")
+                .tempdir()
+            {
                 Ok(d) => d,
                 Err(e) => return finish(Err(format!("cannot create a build folder: {e}"))),
             };
@@ -90,7 +100,15 @@ pub fn cluster(args: ClusterArgs) -> i32 {
             };
             let steps = kind::up_steps(&v, &name, &ctx, &cfg);
             if dry_run {
-                crate::cli::print_stdout(&format!("# kind config ({}):\n{}{}", cfg.display(), kind::render_config(&v).lines().map(|l| format!("#   {l}\n")).collect::<String>(), tools::print(&steps)));
+                crate::cli::print_stdout(&format!(
+                    "# kind config ({}):\n{}{}",
+                    cfg.display(),
+                    kind::render_config(&v)
+                        .lines()
+                        .map(|l| format!("#   {l}\n"))
+                        .collect::<String>(),
+                    tools::print(&steps)
+                ));
                 return exit::OK;
             }
             finish(tools::run(&steps, None))
@@ -103,7 +121,9 @@ pub fn cluster(args: ClusterArgs) -> i32 {
             }
             finish(tools::run(&steps, None))
         }
-        ClusterAction::Prepare { kind: PrepareKind::Openshift { role, dry_run } } => {
+        ClusterAction::Prepare {
+            kind: PrepareKind::Openshift { role, dry_run },
+        } => {
             let manifests = openshift::render(&role);
             if dry_run {
                 crate::cli::print_stdout(&manifests);

@@ -32,7 +32,14 @@ pub fn compare(args: CompareArgs) -> i32 {
     let mut runs = Vec::new();
     for (i, p) in args.results.iter().enumerate() {
         match json::read(p) {
-            Ok(results) => runs.push(Run { label: args.label.get(i).cloned().unwrap_or_else(|| compare::default_label(&results)), results }),
+            Ok(results) => runs.push(Run {
+                label: args
+                    .label
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| compare::default_label(&results)),
+                results,
+            }),
             Err(e) => {
                 eprintln!("error: {e}");
                 return exit::BAD_INPUT;
@@ -40,7 +47,11 @@ pub fn compare(args: CompareArgs) -> i32 {
         }
     }
     if args.label.len() > runs.len() {
-        eprintln!("error: {} labels for {} results files", args.label.len(), runs.len());
+        eprintln!(
+            "error: {} labels for {} results files",
+            args.label.len(),
+            runs.len()
+        );
         return exit::BAD_INPUT;
     }
     let c = compare::compare(&runs);
@@ -53,14 +64,20 @@ pub fn compare(args: CompareArgs) -> i32 {
         }
     }
     .and_then(|()| match &args.json {
-        Some(p) => std::fs::write(p, serde_json::to_string_pretty(&c).unwrap_or_default() + "\n").map_err(|e| format!("cannot write {}: {e}", p.display())),
+        Some(p) => std::fs::write(
+            p,
+            serde_json::to_string_pretty(&c).unwrap_or_default() + "\n",
+        )
+        .map_err(|e| format!("cannot write {}: {e}", p.display())),
         None => Ok(()),
     });
     if let Err(e) = written {
         eprintln!("error: {e}");
         return exit::BAD_INPUT;
     }
-    let Some(base_path) = &args.baseline else { return exit::OK };
+    let Some(base_path) = &args.baseline else {
+        return exit::OK;
+    };
     let baseline = match json::read(base_path) {
         Ok(b) => b,
         Err(e) => {
@@ -72,10 +89,19 @@ pub fn compare(args: CompareArgs) -> i32 {
     for run in &runs {
         let changes = compare::changes_against(&baseline, &run.results);
         if changes.is_empty() {
-            eprintln!("{}: no change against the baseline {}", run.label, base_path.display());
+            eprintln!(
+                "{}: no change against the baseline {}",
+                run.label,
+                base_path.display()
+            );
         } else {
             changed = true;
-            eprintln!("{}: {} change(s) against the baseline {}:", run.label, changes.len(), base_path.display());
+            eprintln!(
+                "{}: {} change(s) against the baseline {}:",
+                run.label,
+                changes.len(),
+                base_path.display()
+            );
             for c in changes {
                 eprintln!("  {c}");
             }

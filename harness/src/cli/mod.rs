@@ -55,10 +55,13 @@ pub fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
 
 /// The async runtime for commands that talk to a target; `Err` is the exit code.
 pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        eprintln!("error: cannot start the async runtime: {e}");
-        crate::exit::TARGET_UNUSABLE
-    })
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            crate::exit::TARGET_UNUSABLE
+        })
 }
 
 /// Writes to stdout, ignoring a closed pipe (`userns-e2e schema | head`).
@@ -77,8 +80,13 @@ fn init_tracing(verbose: u8) {
     };
     // Libraries (kube, tonic) log their own view of failures we already report; only with -vv.
     let others = if verbose >= 2 { default } else { "off" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{others},userns_e2e={default}")));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{others},userns_e2e={default}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 /// Parses arguments, runs the command, returns the exit code.
@@ -88,7 +96,9 @@ pub fn main() -> i32 {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => crate::exit::OK,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    crate::exit::OK
+                }
                 _ => crate::exit::BAD_INPUT,
             };
         }

@@ -10,7 +10,12 @@ pub struct NodeArgs {
     #[command(subcommand)]
     pub action: NodeAction,
     /// State folder of the node.
-    #[arg(long, env = "USERNS_E2E_NODE_DIR", default_value = "/var/lib/userns-e2e/node", global = true)]
+    #[arg(
+        long,
+        env = "USERNS_E2E_NODE_DIR",
+        default_value = "/var/lib/userns-e2e/node",
+        global = true
+    )]
     pub node_dir: PathBuf,
 }
 

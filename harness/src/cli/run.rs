@@ -10,7 +10,9 @@ use crate::runner::{self, Selection, Suite};
 use crate::target::TargetError;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 all passed or skipped, 1 a scenario failed or errored, 2 bad input or usage, 3 the target is unusable.")]
+#[command(
+    after_help = "Exit codes: 0 all passed or skipped, 1 a scenario failed or errored, 2 bad input or usage, 3 the target is unusable."
+)]
 pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -45,14 +47,18 @@ pub struct RunArgs {
 
 /// Splits positional arguments into scenario paths and at most one filter.
 fn paths_and_filter(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>), String> {
-    let (paths, filters): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| Path::new(a).exists());
+    let (paths, filters): (Vec<&String>, Vec<&String>) =
+        args.iter().partition(|a| Path::new(a).exists());
     if filters.len() > 1 {
         return Err(format!(
             "{} are neither existing paths nor a single filter; give at most one filter (missing scenario path?)",
             filters.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ")
         ));
     }
-    Ok((crate::cli::default_paths(paths.into_iter().map(PathBuf::from).collect()), filters.first().map(|f| f.to_string())))
+    Ok((
+        crate::cli::default_paths(paths.into_iter().map(PathBuf::from).collect()),
+        filters.first().map(|f| f.to_string()),
+    ))
 }
 
 pub fn run(args: RunArgs) -> i32 {
@@ -73,7 +79,10 @@ pub fn run(args: RunArgs) -> i32 {
             for e in &errors {
                 eprintln!("error: {e}");
             }
-            eprintln!("{} error(s) in scenario files; nothing was run", errors.len());
+            eprintln!(
+                "{} error(s) in scenario files; nothing was run",
+                errors.len()
+            );
             return exit::BAD_INPUT;
         }
     };
@@ -100,7 +109,12 @@ pub fn run(args: RunArgs) -> i32 {
     code
 }
 
-fn run_on_target(rt: &tokio::runtime::Runtime, args: &RunArgs, scenarios: &[crate::scenario::Scenario], selection: &Selection) -> i32 {
+fn run_on_target(
+    rt: &tokio::runtime::Runtime,
+    args: &RunArgs,
+    scenarios: &[crate::scenario::Scenario],
+    selection: &Selection,
+) -> i32 {
     let connected = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;
         let facts = target.facts().await?;
@@ -165,7 +179,8 @@ fn run_on_target(rt: &tokio::runtime::Runtime, args: &RunArgs, scenarios: &[crat
 fn write_reports(args: &RunArgs, results: &RunResults) -> Result<(), String> {
     let write = |path: &Path, text: String| -> Result<(), String> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
@@ -195,6 +210,8 @@ mod tests {
         let (paths, filter) = paths_and_filter(&[]).unwrap();
         assert_eq!(paths, vec![PathBuf::from("scenarios")]);
         assert_eq!(filter, None);
-        assert!(paths_and_filter(&["nope-1".into(), "nope-2".into()]).unwrap_err().contains("nope-1"));
+        assert!(paths_and_filter(&["nope-1".into(), "nope-2".into()])
+            .unwrap_err()
+            .contains("nope-1"));
     }
 }

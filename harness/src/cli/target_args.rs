@@ -15,7 +15,11 @@ pub struct TargetArgs {
     #[arg(long)]
     pub socket: Option<String>,
     /// State folder of the local node.
-    #[arg(long, env = "USERNS_E2E_NODE_DIR", default_value = "/var/lib/userns-e2e/node")]
+    #[arg(
+        long,
+        env = "USERNS_E2E_NODE_DIR",
+        default_value = "/var/lib/userns-e2e/node"
+    )]
     pub node_dir: PathBuf,
     /// Leave the local node running after the run.
     #[arg(long)]
@@ -53,7 +57,13 @@ impl TargetArgs {
         let kind = self.kind();
         let mut wrong = Vec::new();
         if kind != TargetKind::Kube {
-            for (set, flag) in [(self.as_user.is_some(), "--as"), (self.keep, "--keep"), (self.node_evidence, "--node-evidence"), (self.kubeconfig.is_some(), "--kubeconfig"), (self.context.is_some(), "--context")] {
+            for (set, flag) in [
+                (self.as_user.is_some(), "--as"),
+                (self.keep, "--keep"),
+                (self.node_evidence, "--node-evidence"),
+                (self.kubeconfig.is_some(), "--kubeconfig"),
+                (self.context.is_some(), "--context"),
+            ] {
                 if set {
                     wrong.push(flag);
                 }
@@ -71,7 +81,10 @@ impl TargetArgs {
         if wrong.is_empty() {
             Ok(())
         } else {
-            Err(format!("{} cannot be used with --target {kind}", wrong.join(", ")))
+            Err(format!(
+                "{} cannot be used with --target {kind}",
+                wrong.join(", ")
+            ))
         }
     }
 

@@ -60,7 +60,13 @@ pub fn validate(args: ValidateArgs) -> i32 {
 pub fn requirements_line(r: &Requirements) -> String {
     let mut parts = Vec::new();
     if let Some(t) = &r.targets {
-        parts.push(format!("targets={}", t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join("|")));
+        parts.push(format!(
+            "targets={}",
+            t.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join("|")
+        ));
     }
     match (&r.runtime, &r.runtime_version) {
         (Some(n), Some(v)) => parts.push(format!("runtime={n} {v}")),
@@ -84,7 +90,11 @@ pub fn requirements_line(r: &Requirements) -> String {
         parts.push(format!("userNamespaces={u}"));
     }
     for (user, has) in &r.subids {
-        parts.push(if *has { format!("subids for {user}") } else { format!("no subids for {user}") });
+        parts.push(if *has {
+            format!("subids for {user}")
+        } else {
+            format!("no subids for {user}")
+        });
     }
     if let Some(k) = &r.kernel {
         parts.push(format!("kernel {k}"));
@@ -118,12 +128,18 @@ pub fn list(args: ListArgs) -> i32 {
                 })
             })
             .collect();
-        crate::cli::print_stdout(&(serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"));
+        crate::cli::print_stdout(
+            &(serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"),
+        );
     } else {
         let mut text = String::new();
         for s in &scenarios {
             let first = s.spec.description.lines().next().unwrap_or("").trim();
-            text.push_str(&format!("{}\n    {first}\n    requires: {}\n", s.id, requirements_line(&s.spec.requires)));
+            text.push_str(&format!(
+                "{}\n    {first}\n    requires: {}\n",
+                s.id,
+                requirements_line(&s.spec.requires)
+            ));
         }
         crate::cli::print_stdout(&text);
     }
@@ -137,7 +153,11 @@ pub fn schema_text() -> String {
 }
 
 pub fn schema(args: SchemaArgs) -> i32 {
-    let text = if args.results { crate::report::results::schema_text() } else { schema_text() };
+    let text = if args.results {
+        crate::report::results::schema_text()
+    } else {
+        schema_text()
+    };
     match args.write {
         None => {
             crate::cli::print_stdout(&text);

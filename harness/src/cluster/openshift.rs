@@ -7,7 +7,10 @@ pub const SUBIDS: &str = "containers:200000:268435456\n";
 pub const CRIO_DROPIN: &str = include_str!("../../../clusters/kind-crio/crio-userns.conf");
 
 fn data_url(text: &str) -> String {
-    format!("data:text/plain;charset=utf-8;base64,{}", base64::engine::general_purpose::STANDARD.encode(text))
+    format!(
+        "data:text/plain;charset=utf-8;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
 }
 
 fn machine_config(role: &str, name: &str, files: &[(&str, &str)]) -> String {
@@ -23,8 +26,16 @@ fn machine_config(role: &str, name: &str, files: &[(&str, &str)]) -> String {
 /// The manifests for one role (`worker`, `master`), as one YAML stream.
 pub fn render(role: &str) -> String {
     [
-        machine_config(role, "userns-subids", &[("/etc/subuid", SUBIDS), ("/etc/subgid", SUBIDS)]),
-        machine_config(role, "crio-userns", &[("/etc/crio/crio.conf.d/99-userns.conf", CRIO_DROPIN)]),
+        machine_config(
+            role,
+            "userns-subids",
+            &[("/etc/subuid", SUBIDS), ("/etc/subgid", SUBIDS)],
+        ),
+        machine_config(
+            role,
+            "crio-userns",
+            &[("/etc/crio/crio.conf.d/99-userns.conf", CRIO_DROPIN)],
+        ),
     ]
     .join("---\n")
 }
@@ -36,9 +47,23 @@ mod tests {
     #[test]
     fn renders_decodable_files() {
         let y = render("worker");
-        assert!(y.contains("name: 99-worker-userns-subids") && y.contains("machineconfiguration.openshift.io/role: worker"));
-        let b64 = y.lines().find_map(|l| l.trim().strip_prefix("source: data:text/plain;charset=utf-8;base64,")).unwrap();
-        let decoded = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
-        assert_eq!(String::from_utf8(decoded).unwrap(), "containers:200000:268435456\n");
+        assert!(
+            y.contains("name: 99-worker-userns-subids")
+                && y.contains("machineconfiguration.openshift.io/role: worker")
+        );
+        let b64 = y
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("source: data:text/plain;charset=utf-8;base64,")
+            })
+            .unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(decoded).unwrap(),
+            "containers:200000:268435456\n"
+        );
     }
 }

@@ -13,19 +13,30 @@ pub struct Step {
 
 impl Step {
     pub fn new(program: &str, args: &[&str]) -> Step {
-        Step { program: program.into(), args: args.iter().map(|s| s.to_string()).collect(), stdin: None }
+        Step {
+            program: program.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+        }
     }
 
     /// Shell-quoted, for --dry-run and error messages.
     pub fn display(&self) -> String {
         let quote = |s: &str| {
-            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c)) {
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
+            {
                 s.to_string()
             } else {
                 format!("'{}'", s.replace('\'', "'\\''"))
             }
         };
-        let mut line = std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).map(quote).collect::<Vec<_>>().join(" ");
+        let mut line = std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .map(quote)
+            .collect::<Vec<_>>()
+            .join(" ");
         if self.stdin.is_some() {
             line.push_str(" <<'EOF' (stdin below)");
         }
@@ -44,13 +55,22 @@ pub fn run(steps: &[Step], dir: Option<&Path>) -> Result<(), String> {
         if let Some(input) = &s.stdin {
             cmd = cmd.stdin_bytes(input.as_bytes());
         }
-        let out = cmd.run().map_err(|e| format!("cannot run `{}`: {e} (is {} installed and on PATH?)", s.display(), s.program))?;
+        let out = cmd.run().map_err(|e| {
+            format!(
+                "cannot run `{}`: {e} (is {} installed and on PATH?)",
+                s.display(),
+                s.program
+            )
+        })?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             return Err(format!(
                 "`{}` failed with exit code {}:\n{}",
                 s.display(),
-                out.status.code().map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
+                out.status
+                    .code()
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "signal".into()),
                 stderr.trim_end()
             ));
         }

@@ -15,12 +15,23 @@ pub fn value_matches(m: &ValueMatch, observed: u64, templates: &Templates) -> Re
         ValueMatch::Exact(n) => observed == *n,
         ValueMatch::Any => true,
         ValueMatch::Template { name, offset } => {
-            let text = templates.get(name).ok_or_else(|| format!("template value `{name}` is not available on this target"))?;
-            let base: i64 = text.trim().parse().map_err(|_| format!("template value `{name}` is {text:?}, not a number"))?;
+            let text = templates.get(name).ok_or_else(|| {
+                format!("template value `{name}` is not available on this target")
+            })?;
+            let base: i64 = text
+                .trim()
+                .parse()
+                .map_err(|_| format!("template value `{name}` is {text:?}, not a number"))?;
             i128::from(observed) == i128::from(base) + i128::from(*offset)
         }
-        ValueMatch::Range { min, max, multiple_of } => {
-            min.is_none_or(|m| observed >= m) && max.is_none_or(|m| observed <= m) && multiple_of.is_none_or(|m| m != 0 && observed % m == 0)
+        ValueMatch::Range {
+            min,
+            max,
+            multiple_of,
+        } => {
+            min.is_none_or(|m| observed >= m)
+                && max.is_none_or(|m| observed <= m)
+                && multiple_of.is_none_or(|m| m != 0 && observed % m == 0)
         }
     })
 }
@@ -28,7 +39,10 @@ pub fn value_matches(m: &ValueMatch, observed: u64, templates: &Templates) -> Re
 /// A matcher as a person reads it, with template values filled in.
 pub fn describe_value(m: &ValueMatch, templates: &Templates) -> String {
     match m {
-        ValueMatch::Template { name, offset } => match templates.get(name).and_then(|t| t.trim().parse::<i64>().ok()) {
+        ValueMatch::Template { name, offset } => match templates
+            .get(name)
+            .and_then(|t| t.trim().parse::<i64>().ok())
+        {
             Some(base) => format!("{} (= {m})", base + offset),
             None => m.to_string(),
         },
@@ -38,11 +52,18 @@ pub fn describe_value(m: &ValueMatch, templates: &Templates) -> String {
 }
 
 pub fn describe_line(l: &LineMatch, templates: &Templates) -> String {
-    format!("{} {} {}", describe_value(&l.inside, templates), describe_value(&l.outside, templates), describe_value(&l.length, templates))
+    format!(
+        "{} {} {}",
+        describe_value(&l.inside, templates),
+        describe_value(&l.outside, templates),
+        describe_value(&l.length, templates)
+    )
 }
 
 fn line_matches(l: &LineMatch, o: &IdMapLine, templates: &Templates) -> Result<bool, String> {
-    Ok(value_matches(&l.inside, o.inside, templates)? && value_matches(&l.outside, o.outside, templates)? && value_matches(&l.length, o.length, templates)?)
+    Ok(value_matches(&l.inside, o.inside, templates)?
+        && value_matches(&l.outside, o.outside, templates)?
+        && value_matches(&l.length, o.length, templates)?)
 }
 
 /// Whether an id map matches; `Err` for a missing template value.
@@ -66,7 +87,11 @@ pub fn map_matches(m: &MapExpect, observed: &IdMap, templates: &Templates) -> Re
 
 pub fn describe_map(m: &MapExpect, templates: &Templates) -> String {
     match m {
-        MapExpect::Lines(lines) => lines.iter().map(|l| describe_line(l, templates)).collect::<Vec<_>>().join(" | "),
+        MapExpect::Lines(lines) => lines
+            .iter()
+            .map(|l| describe_line(l, templates))
+            .collect::<Vec<_>>()
+            .join(" | "),
         other => other.to_string(),
     }
 }
@@ -98,21 +123,40 @@ mod tests {
         assert!(value_matches(&v("any"), 7, &t()).unwrap());
         assert!(value_matches(&v("${subuid.containers.start}+1234"), 201234, &t()).unwrap());
         assert!(!value_matches(&v("${subuid.containers.start}"), 201234, &t()).unwrap());
-        assert!(value_matches(&v("${ns.uidRangeStart}"), 1, &t()).unwrap_err().contains("ns.uidRangeStart"));
+        assert!(value_matches(&v("${ns.uidRangeStart}"), 1, &t())
+            .unwrap_err()
+            .contains("ns.uidRangeStart"));
         assert!(value_matches(&v("100..200"), 150, &t()).unwrap());
         assert!(!value_matches(&v("100..200"), 201, &t()).unwrap());
-        let mult = ValueMatch::Range { min: Some(65536), max: None, multiple_of: Some(65536) };
+        let mult = ValueMatch::Range {
+            min: Some(65536),
+            max: None,
+            multiple_of: Some(65536),
+        };
         assert!(value_matches(&mult, 131072, &t()).unwrap());
         assert!(!value_matches(&mult, 0, &t()).unwrap());
         assert!(!value_matches(&mult, 131073, &t()).unwrap());
-        assert_eq!(describe_value(&v("${subuid.containers.start}+1"), &t()), "200001 (= ${subuid.containers.start}+1)");
+        assert_eq!(
+            describe_value(&v("${subuid.containers.start}+1"), &t()),
+            "200001 (= ${subuid.containers.start}+1)"
+        );
     }
 
     #[test]
     fn texts() {
         assert!(text_matches(&TextMatch::Equals("0 65535".into()), "0\t65535\n", &t()).unwrap());
         assert!(!text_matches(&TextMatch::Equals("0 65535".into()), "0 2147483647", &t()).unwrap());
-        assert!(text_matches(&TextMatch::Contains("uid=0(root)".into()), "uid=0(root) gid=0(root)", &t()).unwrap());
-        assert!(text_matches(&TextMatch::Matches(regex::Regex::new("^uid=[0-9]+").unwrap()), "uid=12 x", &t()).unwrap());
+        assert!(text_matches(
+            &TextMatch::Contains("uid=0(root)".into()),
+            "uid=0(root) gid=0(root)",
+            &t()
+        )
+        .unwrap());
+        assert!(text_matches(
+            &TextMatch::Matches(regex::Regex::new("^uid=[0-9]+").unwrap()),
+            "uid=12 x",
+            &t()
+        )
+        .unwrap());
     }
 }

@@ -16,7 +16,11 @@ use crate::verdict::{Check, Verdict};
 /// the fields of every matching `cases` entry laid over it, in order.
 pub fn resolve_expect(case: &PodCase, facts: &Facts) -> Expect {
     let mut e = case.expect.clone();
-    for c in case.cases.iter().filter(|c| condition_holds(&c.when, facts)) {
+    for c in case
+        .cases
+        .iter()
+        .filter(|c| condition_holds(&c.when, facts))
+    {
         let o = c.expect.clone();
         macro_rules! over {
             ($($f:ident),*) => { $( if o.$f.is_some() { e.$f = o.$f; } )* };
@@ -37,12 +41,28 @@ pub fn probe_plan(case: &PodCase, facts: &Facts) -> ProbePlan {
 }
 
 /// Judges one scenario's observation.
-pub fn judge(scenario: &ScenarioFile, facts: &Facts, templates: &Templates, observation: &Observation) -> Verdict {
+pub fn judge(
+    scenario: &ScenarioFile,
+    facts: &Facts,
+    templates: &Templates,
+    observation: &Observation,
+) -> Verdict {
     let mut values = templates.clone();
-    values.extend(observation.templates.iter().map(|(k, v)| (k.clone(), v.clone())));
+    values.extend(
+        observation
+            .templates
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     let mut all: Vec<Check> = Vec::new();
     for (i, case) in scenario.pods.iter().enumerate() {
-        let name = case.pod.0.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("?").to_string();
+        let name = case
+            .pod
+            .0
+            .pointer("/metadata/name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string();
         let expect = resolve_expect(case, facts);
         match observation.pods.get(i) {
             Some(pod) => all.extend(checks::pod_checks(&name, &expect, pod, &values)),
@@ -65,7 +85,12 @@ fn verdict(checks: Vec<Check>) -> Verdict {
     let Some(first) = failing.first() else {
         return Verdict::Pass { checks };
     };
-    let mut reason = format!("{}: expected {}, observed {}", first.subject, first.expected, first.observed.lines().next().unwrap_or(""));
+    let mut reason = format!(
+        "{}: expected {}, observed {}",
+        first.subject,
+        first.expected,
+        first.observed.lines().next().unwrap_or("")
+    );
     if failing.len() > 1 {
         reason.push_str(&format!(" (and {} more)", failing.len() - 1));
     }
@@ -73,11 +98,20 @@ fn verdict(checks: Vec<Check>) -> Verdict {
         .iter()
         .map(|c| {
             let indent = |s: &str| s.lines().collect::<Vec<_>>().join("\n              ");
-            format!("{}:\n  - expected: {}\n  + observed: {}", c.subject, indent(&c.expected), indent(&c.observed))
+            format!(
+                "{}:\n  - expected: {}\n  + observed: {}",
+                c.subject,
+                indent(&c.expected),
+                indent(&c.observed)
+            )
         })
         .collect::<Vec<_>>()
         .join("\n");
-    Verdict::Fail { reason, diff, checks }
+    Verdict::Fail {
+        reason,
+        diff,
+        checks,
+    }
 }
 
 #[cfg(test)]

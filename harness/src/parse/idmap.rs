@@ -21,7 +21,11 @@ pub struct IdMap(pub Vec<IdMapLine>);
 impl IdMap {
     /// The map of the initial user namespace: no user namespace at all.
     pub fn host() -> IdMap {
-        IdMap(vec![IdMapLine { inside: 0, outside: 0, length: 4294967295 }])
+        IdMap(vec![IdMapLine {
+            inside: 0,
+            outside: 0,
+            length: 4294967295,
+        }])
     }
 
     pub fn is_host(&self) -> bool {
@@ -30,7 +34,9 @@ impl IdMap {
 
     /// Host ids covered, as half-open ranges `[outside, outside+length)`.
     pub fn host_ranges(&self) -> impl Iterator<Item = std::ops::Range<u64>> + '_ {
-        self.0.iter().map(|l| l.outside..l.outside.saturating_add(l.length))
+        self.0
+            .iter()
+            .map(|l| l.outside..l.outside.saturating_add(l.length))
     }
 
     /// The host id that `inside` maps to, if mapped.
@@ -60,14 +66,22 @@ pub fn parse(text: &str) -> Result<IdMap, IdMapError> {
         if raw.trim().is_empty() {
             continue;
         }
-        let err = |problem: String| IdMapError { line: i + 1, problem };
+        let err = |problem: String| IdMapError {
+            line: i + 1,
+            problem,
+        };
         let fields: Vec<&str> = raw.split_whitespace().collect();
         if fields.len() != 3 {
-            return Err(err(format!("expected 3 fields, found {}: {raw:?}", fields.len())));
+            return Err(err(format!(
+                "expected 3 fields, found {}: {raw:?}",
+                fields.len()
+            )));
         }
         let mut nums = [0u64; 3];
         for (n, f) in nums.iter_mut().zip(&fields) {
-            *n = f.parse().map_err(|_| err(format!("{f:?} is not an unsigned number")))?;
+            *n = f
+                .parse()
+                .map_err(|_| err(format!("{f:?} is not an unsigned number")))?;
             if *n > MAX_VALUE {
                 return Err(err(format!("{n} is above 4294967295")));
             }
@@ -75,13 +89,20 @@ pub fn parse(text: &str) -> Result<IdMap, IdMapError> {
         if nums[2] == 0 {
             return Err(err("length 0".into()));
         }
-        lines.push(IdMapLine { inside: nums[0], outside: nums[1], length: nums[2] });
+        lines.push(IdMapLine {
+            inside: nums[0],
+            outside: nums[1],
+            length: nums[2],
+        });
         if lines.len() > MAX_LINES {
             return Err(err(format!("more than {MAX_LINES} lines")));
         }
     }
     if lines.is_empty() {
-        return Err(IdMapError { line: 1, problem: "empty map".into() });
+        return Err(IdMapError {
+            line: 1,
+            problem: "empty map".into(),
+        });
     }
     Ok(IdMap(lines))
 }
@@ -133,7 +154,14 @@ mod tests {
     #[test]
     fn kernel_layout() {
         let m = parse("         0     131072      65536\n").unwrap();
-        assert_eq!(m.0, vec![IdMapLine { inside: 0, outside: 131072, length: 65536 }]);
+        assert_eq!(
+            m.0,
+            vec![IdMapLine {
+                inside: 0,
+                outside: 131072,
+                length: 65536
+            }]
+        );
         assert!(parse("0 0 4294967295").unwrap().is_host());
         assert_eq!(m.to_host(1000), Some(132072));
         assert_eq!(m.to_host(65536), None);

@@ -19,14 +19,23 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Vec<SubIdRange>>, SubIdError
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let e = |problem: String| SubIdError { line: i + 1, problem };
+        let e = |problem: String| SubIdError {
+            line: i + 1,
+            problem,
+        };
         let parts: Vec<&str> = line.split(':').collect();
         if parts.len() != 3 || parts[0].is_empty() {
             return Err(e(format!("expected name:start:count, got {line:?}")));
         }
-        let start = parts[1].parse().map_err(|_| e(format!("start {:?} is not a number", parts[1])))?;
-        let count = parts[2].parse().map_err(|_| e(format!("count {:?} is not a number", parts[2])))?;
-        out.entry(parts[0].to_string()).or_default().push(SubIdRange { start, count });
+        let start = parts[1]
+            .parse()
+            .map_err(|_| e(format!("start {:?} is not a number", parts[1])))?;
+        let count = parts[2]
+            .parse()
+            .map_err(|_| e(format!("count {:?} is not a number", parts[2])))?;
+        out.entry(parts[0].to_string())
+            .or_default()
+            .push(SubIdRange { start, count });
     }
     Ok(out)
 }
@@ -39,7 +48,13 @@ mod tests {
     #[test]
     fn examples() {
         let m = parse("# comment\ncontainers:200000:268435456\nroot:100000:65536\n\n").unwrap();
-        assert_eq!(m["containers"], vec![SubIdRange { start: 200000, count: 268435456 }]);
+        assert_eq!(
+            m["containers"],
+            vec![SubIdRange {
+                start: 200000,
+                count: 268435456
+            }]
+        );
         assert_eq!(parse("containers:x:1").unwrap_err().line, 1);
         assert!(parse("a:1").is_err());
     }

@@ -26,10 +26,22 @@ pub struct UidRangeError {
 }
 
 pub fn parse(text: &str) -> Result<UidRange, UidRangeError> {
-    let e = |problem: &str| UidRangeError { text: text.to_string(), problem: problem.to_string() };
-    let (start, size) = text.trim().split_once('/').ok_or_else(|| e("expected start/size, e.g. 1000650000/10000"))?;
-    let start: u32 = start.trim().parse().map_err(|_| e("start is not an unsigned 32-bit number"))?;
-    let size: u32 = size.trim().parse().map_err(|_| e("size is not an unsigned 32-bit number"))?;
+    let e = |problem: &str| UidRangeError {
+        text: text.to_string(),
+        problem: problem.to_string(),
+    };
+    let (start, size) = text
+        .trim()
+        .split_once('/')
+        .ok_or_else(|| e("expected start/size, e.g. 1000650000/10000"))?;
+    let start: u32 = start
+        .trim()
+        .parse()
+        .map_err(|_| e("start is not an unsigned 32-bit number"))?;
+    let size: u32 = size
+        .trim()
+        .parse()
+        .map_err(|_| e("size is not an unsigned 32-bit number"))?;
     if size == 0 {
         return Err(e("size is 0"));
     }
@@ -54,7 +66,10 @@ mod tests {
     fn examples() {
         let r = parse("1000650000/10000").unwrap();
         assert_eq!((r.start, r.size, r.end()), (1000650000, 10000, 1000659999));
-        assert!(parse("1000650000").unwrap_err().to_string().contains("expected start/size"));
+        assert!(parse("1000650000")
+            .unwrap_err()
+            .to_string()
+            .contains("expected start/size"));
         assert!(parse("1000650000/0").is_err());
         assert!(parse("x/10").is_err());
         assert!(parse("4294967295/2").unwrap_err().problem.contains("above"));

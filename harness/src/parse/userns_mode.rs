@@ -47,7 +47,11 @@ fn bad(msg: impl Into<String>) -> UsernsModeError {
 }
 
 fn parse_u32(what: &str, text: &str) -> Result<u32, UsernsModeError> {
-    text.trim().parse().map_err(|_| bad(format!("invalid {what} {text:?}: not an unsigned 32-bit number")))
+    text.trim().parse().map_err(|_| {
+        bad(format!(
+            "invalid {what} {text:?}: not an unsigned 32-bit number"
+        ))
+    })
 }
 
 fn parse_mappings(key: &str, text: &str) -> Result<Vec<Mapping>, UsernsModeError> {
@@ -55,7 +59,9 @@ fn parse_mappings(key: &str, text: &str) -> Result<Vec<Mapping>, UsernsModeError
         .map(|m| {
             let parts: Vec<&str> = m.split(':').collect();
             if parts.len() != 3 {
-                return Err(bad(format!("invalid {key} {m:?}: expected container:host:size")));
+                return Err(bad(format!(
+                    "invalid {key} {m:?}: expected container:host:size"
+                )));
             }
             let mapping = Mapping {
                 container: parse_u32(key, parts[0])?,
@@ -74,7 +80,9 @@ fn parse_bool(key: &str, text: &str) -> Result<bool, UsernsModeError> {
     match text {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(bad(format!("invalid {key} value {text:?}: expected true or false"))),
+        _ => Err(bad(format!(
+            "invalid {key} value {text:?}: expected true or false"
+        ))),
     }
 }
 
@@ -86,11 +94,28 @@ pub fn parse(value: &str) -> Result<UsernsMode, UsernsModeError> {
     let mode = match mode {
         "auto" => Mode::Auto,
         "private" => Mode::Private,
-        other => return Err(bad(format!("invalid userns mode {other:?}: expected auto or private"))),
+        other => {
+            return Err(bad(format!(
+                "invalid userns mode {other:?}: expected auto or private"
+            )))
+        }
     };
-    let mut out = UsernsMode { mode, size: None, uid_mappings: vec![], gid_mappings: vec![], keep_id: false, map_to_root: false };
-    for option in options.into_iter().flat_map(|o| o.split(';')).filter(|o| !o.is_empty()) {
-        let (key, val) = option.split_once('=').ok_or_else(|| bad(format!("invalid option {option:?}: expected key=value")))?;
+    let mut out = UsernsMode {
+        mode,
+        size: None,
+        uid_mappings: vec![],
+        gid_mappings: vec![],
+        keep_id: false,
+        map_to_root: false,
+    };
+    for option in options
+        .into_iter()
+        .flat_map(|o| o.split(';'))
+        .filter(|o| !o.is_empty())
+    {
+        let (key, val) = option
+            .split_once('=')
+            .ok_or_else(|| bad(format!("invalid option {option:?}: expected key=value")))?;
         match key {
             "size" => {
                 let size = parse_u32("size", val)?;
@@ -135,7 +160,12 @@ impl fmt::Display for UsernsMode {
             Mode::Auto => "auto",
             Mode::Private => "private",
         })?;
-        let join = |m: &[Mapping]| m.iter().map(Mapping::to_string).collect::<Vec<_>>().join(",");
+        let join = |m: &[Mapping]| {
+            m.iter()
+                .map(Mapping::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let mut opts = Vec::new();
         if let Some(s) = self.size {
             opts.push(format!("size={s}"));
@@ -167,21 +197,47 @@ mod tests {
     #[test]
     fn examples() {
         let m = parse("auto:size=65536;map-to-root=true").unwrap();
-        assert_eq!((m.mode, m.size, m.map_to_root), (Mode::Auto, Some(65536), true));
+        assert_eq!(
+            (m.mode, m.size, m.map_to_root),
+            (Mode::Auto, Some(65536), true)
+        );
         assert_eq!(parse("auto").unwrap().effective_size(), 65536);
-        let m = parse("auto:uidmapping=0:100000:65536,65536:300000:1;gidmapping=0:100000:65536").unwrap();
+        let m = parse("auto:uidmapping=0:100000:65536,65536:300000:1;gidmapping=0:100000:65536")
+            .unwrap();
         assert_eq!(m.uid_mappings.len(), 2);
-        assert_eq!(parse("auto:keep-id=true;map-to-root=true").unwrap_err().0, "keep-id and map-to-root cannot be used together");
-        assert_eq!(parse("private").unwrap_err().0, "userns requested but no userns mappings configured");
-        assert!(parse("host").unwrap_err().0.starts_with("invalid userns mode"));
-        assert!(parse("auto:size=abc").unwrap_err().0.contains("invalid size"));
-        assert!(parse("auto:color=red").unwrap_err().0.contains("unknown option \"color\""));
-        assert!(parse("auto:uidmapping=1:2").unwrap_err().0.contains("container:host:size"));
+        assert_eq!(
+            parse("auto:keep-id=true;map-to-root=true").unwrap_err().0,
+            "keep-id and map-to-root cannot be used together"
+        );
+        assert_eq!(
+            parse("private").unwrap_err().0,
+            "userns requested but no userns mappings configured"
+        );
+        assert!(parse("host")
+            .unwrap_err()
+            .0
+            .starts_with("invalid userns mode"));
+        assert!(parse("auto:size=abc")
+            .unwrap_err()
+            .0
+            .contains("invalid size"));
+        assert!(parse("auto:color=red")
+            .unwrap_err()
+            .0
+            .contains("unknown option \"color\""));
+        assert!(parse("auto:uidmapping=1:2")
+            .unwrap_err()
+            .0
+            .contains("container:host:size"));
         assert!(parse("private:uidmapping=0:200000:65536").is_ok());
     }
 
     fn mapping() -> impl Strategy<Value = Mapping> {
-        (any::<u32>(), any::<u32>(), 1..=u32::MAX).prop_map(|(container, host, size)| Mapping { container, host, size })
+        (any::<u32>(), any::<u32>(), 1..=u32::MAX).prop_map(|(container, host, size)| Mapping {
+            container,
+            host,
+            size,
+        })
     }
 
     fn mode() -> impl Strategy<Value = UsernsMode> {
@@ -193,15 +249,19 @@ mod tests {
             any::<bool>(),
             any::<bool>(),
         )
-            .prop_map(|(mode, size, uid_mappings, gid_mappings, keep_id, map_to_root)| UsernsMode {
-                mode,
-                size,
-                uid_mappings,
-                gid_mappings,
-                keep_id,
-                map_to_root: map_to_root && !keep_id,
+            .prop_map(
+                |(mode, size, uid_mappings, gid_mappings, keep_id, map_to_root)| UsernsMode {
+                    mode,
+                    size,
+                    uid_mappings,
+                    gid_mappings,
+                    keep_id,
+                    map_to_root: map_to_root && !keep_id,
+                },
+            )
+            .prop_filter("private needs mappings", |m| {
+                m.mode == Mode::Auto || !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()
             })
-            .prop_filter("private needs mappings", |m| m.mode == Mode::Auto || !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty())
     }
 
     proptest! {

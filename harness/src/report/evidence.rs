@@ -8,13 +8,22 @@ use crate::observation::{Admission, Observation};
 pub fn render(o: &Observation) -> String {
     let mut s = String::new();
     for p in &o.pods {
-        let _ = writeln!(s, "pod {}{}", p.name, p.id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default());
+        let _ = writeln!(
+            s,
+            "pod {}{}",
+            p.name,
+            p.id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
+        );
         match &p.admission {
             Admission::Admitted => {
                 let _ = writeln!(s, "  admission: admitted");
             }
             Admission::Refused { code, message } => {
-                let _ = writeln!(s, "  admission: refused{}: {message}", code.map(|c| format!(" ({c})")).unwrap_or_default());
+                let _ = writeln!(
+                    s,
+                    "  admission: refused{}: {message}",
+                    code.map(|c| format!(" ({c})")).unwrap_or_default()
+                );
             }
         }
         if let Some(scc) = &p.scc {
@@ -35,7 +44,18 @@ pub fn render(o: &Observation) -> String {
             let _ = writeln!(s, "  sysctl {k}: {v}");
         }
         for e in &i.exec {
-            let _ = writeln!(s, "  exec `{}`: exit {}, stdout {:?}{}", e.command.join(" "), e.exit_code, e.stdout.trim(), if e.stderr.trim().is_empty() { String::new() } else { format!(", stderr {:?}", e.stderr.trim()) });
+            let _ = writeln!(
+                s,
+                "  exec `{}`: exit {}, stdout {:?}{}",
+                e.command.join(" "),
+                e.exit_code,
+                e.stdout.trim(),
+                if e.stderr.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(", stderr {:?}", e.stderr.trim())
+                }
+            );
         }
         if let Some(h) = &p.host {
             let _ = writeln!(
@@ -45,8 +65,14 @@ pub fn render(o: &Observation) -> String {
                 h.pid.map(|x| x.to_string()).unwrap_or("?".into()),
                 h.host_uid.map(|x| x.to_string()).unwrap_or("?".into()),
                 h.host_gid.map(|x| x.to_string()).unwrap_or("?".into()),
-                h.uid_map.as_ref().map(|m| m.to_string().replace('\n', " | ")).unwrap_or("?".into()),
-                h.gid_map.as_ref().map(|m| m.to_string().replace('\n', " | ")).unwrap_or("?".into()),
+                h.uid_map
+                    .as_ref()
+                    .map(|m| m.to_string().replace('\n', " | "))
+                    .unwrap_or("?".into()),
+                h.gid_map
+                    .as_ref()
+                    .map(|m| m.to_string().replace('\n', " | "))
+                    .unwrap_or("?".into()),
             );
         }
         for e in &p.events {

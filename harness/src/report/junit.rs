@@ -11,10 +11,25 @@ use crate::verdict::Verdict;
 /// `containerd-2.1.9`: runtime and version, safe in a classname.
 fn runtime_tag(results: &RunResults) -> String {
     let raw = match &results.environment.runtime {
-        Some(r) => format!("{}-{}", r.reported_name, r.version.as_ref().map(|v| v.to_string()).unwrap_or_else(|| r.reported_version.clone())),
+        Some(r) => format!(
+            "{}-{}",
+            r.reported_name,
+            r.version
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| r.reported_version.clone())
+        ),
         None => "unknown-runtime".into(),
     };
-    raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 pub fn render(results: &RunResults) -> Result<String, String> {
@@ -22,7 +37,11 @@ pub fn render(results: &RunResults) -> Result<String, String> {
     let mut report = Report::new("userns-e2e");
     let mut suite = TestSuite::new(format!("userns-e2e ({})", env.label()));
     suite.set_time(Duration::from_millis(results.duration_ms));
-    let mut props = vec![Property::new("started", results.started_at.clone()), Property::new("target", env.target.to_string()), Property::new("endpoint", env.endpoint.clone())];
+    let mut props = vec![
+        Property::new("started", results.started_at.clone()),
+        Property::new("target", env.target.to_string()),
+        Property::new("endpoint", env.endpoint.clone()),
+    ];
     if let Some(r) = &env.runtime {
         props.push(Property::new("runtime", r.reported_name.clone()));
         props.push(Property::new("runtime.version", r.reported_version.clone()));
@@ -31,7 +50,13 @@ pub fn render(results: &RunResults) -> Result<String, String> {
         props.push(Property::new("kubernetes", k.to_string()));
     }
     if let Some(o) = &env.openshift {
-        props.push(Property::new("openshift", o.version.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "yes".into())));
+        props.push(Property::new(
+            "openshift",
+            o.version
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "yes".into()),
+        ));
     }
     if let Some(k) = env.nodes.first().and_then(|n| n.kernel.clone()) {
         props.push(Property::new("kernel", k));
@@ -43,7 +68,9 @@ pub fn render(results: &RunResults) -> Result<String, String> {
             Verdict::Pass { .. } => TestCaseStatus::success(),
             Verdict::Fail { reason, diff, .. } => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(reason.as_str()).set_type("expectation").set_description(diff.as_str());
+                s.set_message(reason.as_str())
+                    .set_type("expectation")
+                    .set_description(diff.as_str());
                 s
             }
             Verdict::Error { reason } => {
@@ -58,10 +85,22 @@ pub fn render(results: &RunResults) -> Result<String, String> {
             }
         };
         let mut case = TestCase::new(r.id.as_str(), status);
-        let topic = if r.topic.is_empty() { "scenarios" } else { r.topic.as_str() };
-        case.set_classname(format!("userns-e2e.{tag}.{}", topic.replace(['.', '/'], "_")));
+        let topic = if r.topic.is_empty() {
+            "scenarios"
+        } else {
+            r.topic.as_str()
+        };
+        case.set_classname(format!(
+            "userns-e2e.{tag}.{}",
+            topic.replace(['.', '/'], "_")
+        ));
         case.set_time(Duration::from_millis(r.duration_ms));
-        let mut out = format!("{}\nfile: {}\ncites: {}\n", r.description, r.file, r.cites.join("; "));
+        let mut out = format!(
+            "{}\nfile: {}\ncites: {}\n",
+            r.description,
+            r.file,
+            r.cites.join("; ")
+        );
         if let Some(o) = &r.observation {
             out.push('\n');
             out.push_str(&super::evidence::render(o));
@@ -70,5 +109,7 @@ pub fn render(results: &RunResults) -> Result<String, String> {
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);
-    report.to_string().map_err(|e| format!("cannot render JUnit: {e}"))
+    report
+        .to_string()
+        .map_err(|e| format!("cannot render JUnit: {e}"))
 }

@@ -34,7 +34,13 @@ pub fn render(results: &RunResults) -> String {
         facts.push(format!("Kubernetes {k}"));
     }
     if let Some(o) = &env.openshift {
-        facts.push(format!("OpenShift {}", o.version.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(version unknown)".into())));
+        facts.push(format!(
+            "OpenShift {}",
+            o.version
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "(version unknown)".into())
+        ));
     }
     if let Some(k) = env.nodes.first().and_then(|n| n.kernel.as_ref()) {
         facts.push(format!("kernel {k}"));
@@ -42,7 +48,13 @@ pub fn render(results: &RunResults) -> String {
     let _ = writeln!(out, "{}\n", facts.join(" · "));
     let mut topics: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for r in &results.results {
-        let t = topics.entry(if r.topic.is_empty() { "(none)" } else { r.topic.as_str() }).or_default();
+        let t = topics
+            .entry(if r.topic.is_empty() {
+                "(none)"
+            } else {
+                r.topic.as_str()
+            })
+            .or_default();
         let i = match r.verdict {
             Verdict::Pass { .. } => 0,
             Verdict::Fail { .. } => 1,
@@ -51,17 +63,31 @@ pub fn render(results: &RunResults) -> String {
         };
         t[i] += 1;
     }
-    let _ = writeln!(out, "| topic | ✅ | ❌ | ⚠️ | ⏭️ |\n| --- | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        out,
+        "| topic | ✅ | ❌ | ⚠️ | ⏭️ |\n| --- | ---: | ---: | ---: | ---: |"
+    );
     for (t, c) in &topics {
         let _ = writeln!(out, "| {t} | {} | {} | {} | {} |", c[0], c[1], c[2], c[3]);
     }
-    let problems: Vec<_> = results.results.iter().filter(|r| r.verdict.is_failure()).collect();
+    let problems: Vec<_> = results
+        .results
+        .iter()
+        .filter(|r| r.verdict.is_failure())
+        .collect();
     if !problems.is_empty() {
         let _ = writeln!(out, "\n### Failures\n");
         for r in problems {
             match &r.verdict {
                 Verdict::Fail { reason, diff, .. } => {
-                    let _ = writeln!(out, "#### {} `{}`\n\n{}\n\n```diff\n{}\n```\n", icon(&r.verdict), r.id, reason, diff);
+                    let _ = writeln!(
+                        out,
+                        "#### {} `{}`\n\n{}\n\n```diff\n{}\n```\n",
+                        icon(&r.verdict),
+                        r.id,
+                        reason,
+                        diff
+                    );
                 }
                 Verdict::Error { reason } => {
                     let _ = writeln!(out, "#### {} `{}`\n\n{}\n", icon(&r.verdict), r.id, reason);
@@ -78,7 +104,13 @@ pub fn render(results: &RunResults) -> String {
             Verdict::Fail { reason, .. } => reason.clone(),
             Verdict::Error { reason } => format!("error: {reason}"),
         };
-        let _ = writeln!(out, "| {} | `{}` | {} |", icon(&r.verdict), r.id, detail.replace('|', "\\|").replace('\n', " "));
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} |",
+            icon(&r.verdict),
+            r.id,
+            detail.replace('|', "\\|").replace('\n', " ")
+        );
     }
     let _ = writeln!(out, "\n</details>");
     out

@@ -64,6 +64,9 @@ impl Summary {
 /// The JSON Schema of results files (committed as `reports/results.schema.json`).
 pub fn schema_text() -> String {
     let mut schema = schemars::schema_for!(RunResults);
-    schema.insert("$id".into(), format!("https://userns-e2e/results/v{SCHEMA_VERSION}.schema.json").into());
+    schema.insert(
+        "$id".into(),
+        format!("https://userns-e2e/results/v{SCHEMA_VERSION}.schema.json").into(),
+    );
     serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }

@@ -93,9 +93,21 @@ pub fn load_str(file: &Path, text: &str) -> Result<ScenarioFile, Vec<LoadError>>
     let doc = yaml::parse(text).map_err(|e| vec![plain_error(file, e.location, e.message)])?;
     let ctx = Ctx { file, doc: &doc };
     match &doc.value {
-        Value::Null => return Err(vec![plain_error(file, None, "empty file: expected a scenario mapping (description, cites, pods …)")]),
+        Value::Null => {
+            return Err(vec![plain_error(
+                file,
+                None,
+                "empty file: expected a scenario mapping (description, cites, pods …)",
+            )])
+        }
         Value::Object(_) => {}
-        _ => return Err(vec![plain_error(file, Some(Location { line: 1, column: 1 }), "expected a mapping at the top level (description, cites, pods …)")]),
+        _ => {
+            return Err(vec![plain_error(
+                file,
+                Some(Location { line: 1, column: 1 }),
+                "expected a mapping at the top level (description, cites, pods …)",
+            )])
+        }
     }
     let spec: ScenarioFile = serde_path_to_error::deserialize(doc.value.clone()).map_err(|e| {
         let message = e.inner().to_string();
@@ -116,7 +128,10 @@ fn check_semantics(ctx: &Ctx, spec: &ScenarioFile, errors: &mut Vec<LoadError>) 
         errors.push(ctx.error("description", "must say what the scenario shows"));
     }
     if spec.cites.is_empty() {
-        errors.push(ctx.error("cites", "must name at least one fact (FACTS.md item and upstream source)"));
+        errors.push(ctx.error(
+            "cites",
+            "must name at least one fact (FACTS.md item and upstream source)",
+        ));
     }
     if spec.pods.is_empty() {
         errors.push(ctx.error("pods", "needs at least one pod"));
@@ -136,7 +151,12 @@ fn check_semantics(ctx: &Ctx, spec: &ScenarioFile, errors: &mut Vec<LoadError>) 
         }
         for (j, e) in case.expect.exec.iter().flatten().enumerate() {
             for (k, arg) in e.command.iter().enumerate() {
-                check_text_refs(ctx, &format!("{base}.expect.exec[{j}].command[{k}]"), arg, errors);
+                check_text_refs(
+                    ctx,
+                    &format!("{base}.expect.exec[{j}].command[{k}]"),
+                    arg,
+                    errors,
+                );
             }
         }
         match check_pod(ctx, &pod_path, &case.pod) {
@@ -144,12 +164,26 @@ fn check_semantics(ctx: &Ctx, spec: &ScenarioFile, errors: &mut Vec<LoadError>) 
             Ok(pod) => {
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 if !names.insert(name.clone()) {
-                    errors.push(ctx.error(&format!("{pod_path}.metadata.name"), format!("pod name `{name}` is used twice in this file")));
+                    errors.push(ctx.error(
+                        &format!("{pod_path}.metadata.name"),
+                        format!("pod name `{name}` is used twice in this file"),
+                    ));
                 }
-                let containers: Vec<&str> = pod.spec.iter().flat_map(|s| s.containers.iter()).map(|c| c.name.as_str()).collect();
+                let containers: Vec<&str> = pod
+                    .spec
+                    .iter()
+                    .flat_map(|s| s.containers.iter())
+                    .map(|c| c.name.as_str())
+                    .collect();
                 if let Some(probe) = &case.probe {
                     if !containers.contains(&probe.as_str()) {
-                        errors.push(ctx.error(&format!("{base}.probe"), format!("no container named `{probe}` (containers: {})", containers.join(", "))));
+                        errors.push(ctx.error(
+                            &format!("{base}.probe"),
+                            format!(
+                                "no container named `{probe}` (containers: {})",
+                                containers.join(", ")
+                            ),
+                        ));
                     }
                 }
             }
@@ -164,7 +198,13 @@ fn check_text_refs(ctx: &Ctx, path: &str, text: &str, errors: &mut Vec<LoadError
             for name in refs {
                 if templates::lookup(name).is_none() {
                     let known: Vec<&str> = templates::KNOWN.iter().map(|d| d.name).collect();
-                    errors.push(ctx.error(path, format!("unknown template value `{name}` (known: {})", known.join(", "))));
+                    errors.push(ctx.error(
+                        path,
+                        format!(
+                            "unknown template value `{name}` (known: {})",
+                            known.join(", ")
+                        ),
+                    ));
                 }
             }
         }
@@ -174,15 +214,21 @@ fn check_text_refs(ctx: &Ctx, path: &str, text: &str, errors: &mut Vec<LoadError
 fn check_template_refs(ctx: &Ctx, path: &str, value: &Value, errors: &mut Vec<LoadError>) {
     match value {
         Value::String(s) => check_text_refs(ctx, path, s, errors),
-        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| check_template_refs(ctx, &join_index(path, i), v, errors)),
-        Value::Object(map) => map.iter().for_each(|(k, v)| check_template_refs(ctx, &join_key(path, k), v, errors)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| check_template_refs(ctx, &join_index(path, i), v, errors)),
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| check_template_refs(ctx, &join_key(path, k), v, errors)),
         _ => {}
     }
 }
 
 /// Checks the pod against `v1.Pod`, with stand-in template values.
 fn check_pod(ctx: &Ctx, path: &str, pod: &PodTemplate) -> Result<Pod, Vec<LoadError>> {
-    let value = templates::substitute_value(&pod.0, &templates::placeholders()).map_err(|e| vec![ctx.error(path, e)])?;
+    let value = templates::substitute_value(&pod.0, &templates::placeholders())
+        .map_err(|e| vec![ctx.error(path, e)])?;
     if !value.is_object() {
         return Err(vec![ctx.error(path, "expected a v1.Pod mapping")]);
     }
@@ -202,11 +248,17 @@ fn check_pod(ctx: &Ctx, path: &str, pod: &PodTemplate) -> Result<Pod, Vec<LoadEr
     unknown_fields(ctx, path, &value, &round_trip, &mut errors);
     match typed.metadata.name.as_deref() {
         None => errors.push(ctx.error(&join_key(path, "metadata"), "metadata.name is required")),
-        Some(n) if !is_dns_label(n) => errors.push(ctx.error(&format!("{path}.metadata.name"), format!("`{n}` is not a DNS-1123 label (lower-case letters, digits, '-', at most 63)"))),
+        Some(n) if !is_dns_label(n) => errors.push(ctx.error(
+            &format!("{path}.metadata.name"),
+            format!("`{n}` is not a DNS-1123 label (lower-case letters, digits, '-', at most 63)"),
+        )),
         _ => {}
     }
     if typed.spec.as_ref().is_none_or(|s| s.containers.is_empty()) {
-        errors.push(ctx.error(&join_key(path, "spec"), "spec.containers needs at least one container"));
+        errors.push(ctx.error(
+            &join_key(path, "spec"),
+            "spec.containers needs at least one container",
+        ));
     }
     if errors.is_empty() {
         Ok(typed)
@@ -217,13 +269,21 @@ fn check_pod(ctx: &Ctx, path: &str, pod: &PodTemplate) -> Result<Pod, Vec<LoadEr
 
 /// Keys of `original` that the typed round trip lost: fields `v1.Pod` does
 /// not have (null values drop out legitimately and are not reported).
-fn unknown_fields(ctx: &Ctx, path: &str, original: &Value, round_trip: &Value, errors: &mut Vec<LoadError>) {
+fn unknown_fields(
+    ctx: &Ctx,
+    path: &str,
+    original: &Value,
+    round_trip: &Value,
+    errors: &mut Vec<LoadError>,
+) {
     match (original, round_trip) {
         (Value::Object(o), Value::Object(r)) => {
             for (k, v) in o {
                 let p = join_key(path, k);
                 match r.get(k) {
-                    None if !v.is_null() => errors.push(ctx.error(&p, format!("unknown field `{k}` in v1.Pod"))),
+                    None if !v.is_null() => {
+                        errors.push(ctx.error(&p, format!("unknown field `{k}` in v1.Pod")))
+                    }
                     None => {}
                     Some(rv) => unknown_fields(ctx, &p, v, rv, errors),
                 }
@@ -241,23 +301,44 @@ fn unknown_fields(ctx: &Ctx, path: &str, original: &Value, round_trip: &Value, e
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
 
 /// Reads and checks one file (size, encoding, then [`load_str`]).
 pub fn load_file(file: &Path) -> Result<ScenarioFile, Vec<LoadError>> {
-    let meta = std::fs::metadata(file).map_err(|e| vec![plain_error(file, None, format!("cannot read: {e}"))])?;
+    let meta = std::fs::metadata(file)
+        .map_err(|e| vec![plain_error(file, None, format!("cannot read: {e}"))])?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(vec![plain_error(file, None, format!("file is {} bytes; scenario files are limited to {MAX_FILE_BYTES}", meta.len()))]);
+        return Err(vec![plain_error(
+            file,
+            None,
+            format!(
+                "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES}",
+                meta.len()
+            ),
+        )]);
     }
-    let bytes = std::fs::read(file).map_err(|e| vec![plain_error(file, None, format!("cannot read: {e}"))])?;
+    let bytes = std::fs::read(file)
+        .map_err(|e| vec![plain_error(file, None, format!("cannot read: {e}"))])?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        vec![plain_error(file, None, format!("not UTF-8 text (invalid byte at offset {}); is this a binary file?", e.utf8_error().valid_up_to()))]
+        vec![plain_error(
+            file,
+            None,
+            format!(
+                "not UTF-8 text (invalid byte at offset {}); is this a binary file?",
+                e.utf8_error().valid_up_to()
+            ),
+        )]
     })?;
     if text.contains('\0') {
-        return Err(vec![plain_error(file, None, "contains NUL bytes; is this a binary file?")]);
+        return Err(vec![plain_error(
+            file,
+            None,
+            "contains NUL bytes; is this a binary file?",
+        )]);
     }
     load_str(file, &text)
 }
@@ -294,7 +375,10 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
             walk(root, &mut files, &mut errors);
             found.extend(files.into_iter().map(|f| (root.clone(), f)));
         } else if root.is_file() {
-            found.push((root.parent().map(Path::to_path_buf).unwrap_or_default(), root.clone()));
+            found.push((
+                root.parent().map(Path::to_path_buf).unwrap_or_default(),
+                root.clone(),
+            ));
         } else {
             errors.push(plain_error(root, None, "no such file or folder"));
         }
@@ -314,16 +398,33 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
             Err(e) => errors.extend(e),
             Ok(spec) => {
                 let rel = file.strip_prefix(&root).unwrap_or(&file).with_extension("");
-                let id = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                let topic = if rel.components().count() > 1 { id.split('/').next().unwrap_or("").to_string() } else { String::new() };
-                scenarios.push(Scenario { id, file, topic, spec });
+                let id = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let topic = if rel.components().count() > 1 {
+                    id.split('/').next().unwrap_or("").to_string()
+                } else {
+                    String::new()
+                };
+                scenarios.push(Scenario {
+                    id,
+                    file,
+                    topic,
+                    spec,
+                });
             }
         }
     }
     let mut seen = std::collections::BTreeMap::new();
     for s in &scenarios {
         if let Some(first) = seen.insert(s.id.clone(), s.file.clone()) {
-            errors.push(plain_error(&s.file, None, format!("scenario id `{}` is also used by {}", s.id, first.display())));
+            errors.push(plain_error(
+                &s.file,
+                None,
+                format!("scenario id `{}` is also used by {}", s.id, first.display()),
+            ));
         }
     }
     if errors.is_empty() {
@@ -336,7 +437,8 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
 /// Fills templates into a pod and types it, for targets.
 pub fn materialize_pod(pod: &PodTemplate, values: &Templates) -> Result<Pod, String> {
     let value = templates::substitute_value(&pod.0, values)?;
-    serde_path_to_error::deserialize(value).map_err(|e| format!("pod: at {}: {}", path_string(e.path()), e.inner()))
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| format!("pod: at {}: {}", path_string(e.path()), e.inner()))
 }
 
 /// Warnings that do not stop a run: CRI-O `userns-mode` values CRI-O will
@@ -344,11 +446,21 @@ pub fn materialize_pod(pod: &PodTemplate, values: &Templates) -> Result<Pod, Str
 pub fn lint(scenario: &Scenario) -> Vec<String> {
     let mut out = Vec::new();
     for (i, case) in scenario.spec.pods.iter().enumerate() {
-        let annotations = case.pod.0.pointer("/metadata/annotations").and_then(Value::as_object);
+        let annotations = case
+            .pod
+            .0
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object);
         for key in crate::parse::userns_mode::ANNOTATION_KEYS {
-            if let Some(v) = annotations.and_then(|a| a.get(*key)).and_then(Value::as_str) {
+            if let Some(v) = annotations
+                .and_then(|a| a.get(*key))
+                .and_then(Value::as_str)
+            {
                 if let Err(e) = crate::parse::userns_mode::parse(v) {
-                    out.push(format!("{}: pods[{i}]: annotation {key}={v:?} will be refused by CRI-O: {e}", scenario.file.display()));
+                    out.push(format!(
+                        "{}: pods[{i}]: annotation {key}={v:?} will be refused by CRI-O: {e}",
+                        scenario.file.display()
+                    ));
                 }
             }
         }
@@ -377,7 +489,11 @@ pods:
 "#;
 
     fn errors(text: &str) -> Vec<String> {
-        load_str(Path::new("f.yaml"), text).unwrap_err().iter().map(|e| e.to_string()).collect()
+        load_str(Path::new("f.yaml"), text)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
     }
 
     #[test]
@@ -388,22 +504,39 @@ pods:
 
     #[test]
     fn unknown_pod_field_is_located() {
-        let bad = GOOD.replace("hostUsers: false", "hostUsers: false\n        hostUser: true");
-        assert_eq!(errors(&bad), vec!["f.yaml:11:9: at pods[0].pod.spec.hostUser: unknown field `hostUser` in v1.Pod"]);
+        let bad = GOOD.replace(
+            "hostUsers: false",
+            "hostUsers: false\n        hostUser: true",
+        );
+        assert_eq!(
+            errors(&bad),
+            vec!["f.yaml:11:9: at pods[0].pod.spec.hostUser: unknown field `hostUser` in v1.Pod"]
+        );
     }
 
     #[test]
     fn unknown_top_level_field_and_template() {
         let e = errors(&format!("{GOOD}bogus: 1\n"));
-        assert!(e[0].starts_with("f.yaml:15:1: at bogus: unknown field `bogus`"), "{e:?}");
+        assert!(
+            e[0].starts_with("f.yaml:15:1: at bogus: unknown field `bogus`"),
+            "{e:?}"
+        );
         let e = errors(&GOOD.replace("${image.busybox}", "${image.nope}"));
-        assert!(e[0].contains("at pods[0].pod.spec.containers[0].image: unknown template value `image.nope`"), "{e:?}");
+        assert!(
+            e[0].contains(
+                "at pods[0].pod.spec.containers[0].image: unknown template value `image.nope`"
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn wrong_types() {
         let e = errors(&GOOD.replace("hostUsers: false", "hostUsers: maybe"));
-        assert!(e[0].contains("pods[0].pod.spec.hostUsers") && e[0].contains("f.yaml:10:"), "{e:?}");
+        assert!(
+            e[0].contains("pods[0].pod.spec.hostUsers") && e[0].contains("f.yaml:10:"),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -413,6 +546,9 @@ pods:
         t.insert("ns.uidRangeStart".into(), "1000650000".into());
         t.insert("image.busybox".into(), "busybox".into());
         let pod = materialize_pod(&spec.pods[0].pod, &t).unwrap();
-        assert_eq!(pod.spec.unwrap().security_context.unwrap().run_as_user, Some(1000650000));
+        assert_eq!(
+            pod.spec.unwrap().security_context.unwrap().run_as_user,
+            Some(1000650000)
+        );
     }
 }

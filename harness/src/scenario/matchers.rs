@@ -17,8 +17,15 @@ use serde::{Deserialize, Serialize};
 pub enum ValueMatch {
     Exact(u64),
     Any,
-    Template { name: String, offset: i64 },
-    Range { min: Option<u64>, max: Option<u64>, multiple_of: Option<u64> },
+    Template {
+        name: String,
+        offset: i64,
+    },
+    Range {
+        min: Option<u64>,
+        max: Option<u64>,
+        multiple_of: Option<u64>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -55,7 +62,11 @@ impl TryFrom<RawValueMatch> for ValueMatch {
                         return Err(format!("min {a} is above max {b}"));
                     }
                 }
-                Ok(ValueMatch::Range { min: r.min, max: r.max, multiple_of: r.multiple_of })
+                Ok(ValueMatch::Range {
+                    min: r.min,
+                    max: r.max,
+                    multiple_of: r.multiple_of,
+                })
             }
         }
     }
@@ -65,7 +76,15 @@ impl From<ValueMatch> for RawValueMatch {
     fn from(v: ValueMatch) -> Self {
         match v {
             ValueMatch::Exact(n) => RawValueMatch::Int(n),
-            ValueMatch::Range { min, max, multiple_of } => RawValueMatch::Range(RangeSpec { min, max, multiple_of }),
+            ValueMatch::Range {
+                min,
+                max,
+                multiple_of,
+            } => RawValueMatch::Range(RangeSpec {
+                min,
+                max,
+                multiple_of,
+            }),
             other => RawValueMatch::Text(other.to_string()),
         }
     }
@@ -79,7 +98,9 @@ impl std::str::FromStr for ValueMatch {
             return Ok(ValueMatch::Any);
         }
         if let Some(rest) = t.strip_prefix("${") {
-            let end = rest.find('}').ok_or_else(|| format!("unterminated template in {t:?}"))?;
+            let end = rest
+                .find('}')
+                .ok_or_else(|| format!("unterminated template in {t:?}"))?;
             let name = rest[..end].trim().to_string();
             if crate::templates::lookup(&name).is_none() {
                 return Err(format!("unknown template value `{name}`"));
@@ -93,14 +114,23 @@ impl std::str::FromStr for ValueMatch {
                     ("-", n) => (-1, n),
                     _ => return Err(format!("expected `+N` or `-N` after the template in {t:?}")),
                 };
-                sign * num.trim().parse::<i64>().map_err(|_| format!("not a number after the template in {t:?}"))?
+                sign * num
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| format!("not a number after the template in {t:?}"))?
             };
             return Ok(ValueMatch::Template { name, offset });
         }
         if let Some((a, b)) = t.split_once("..") {
             let parse = |s: &str| -> Result<Option<u64>, String> {
                 let s = s.trim();
-                if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(|_| format!("not a number: {s:?} in range {t:?}")) }
+                if s.is_empty() {
+                    Ok(None)
+                } else {
+                    s.parse()
+                        .map(Some)
+                        .map_err(|_| format!("not a number: {s:?} in range {t:?}"))
+                }
             };
             let (min, max) = (parse(a)?, parse(b)?);
             if let (Some(a), Some(b)) = (min, max) {
@@ -108,7 +138,11 @@ impl std::str::FromStr for ValueMatch {
                     return Err(format!("range {t:?} is empty"));
                 }
             }
-            return Ok(ValueMatch::Range { min, max, multiple_of: None });
+            return Ok(ValueMatch::Range {
+                min,
+                max,
+                multiple_of: None,
+            });
         }
         t.parse::<u64>().map(ValueMatch::Exact).map_err(|_| {
             format!("{t:?} is not a number, `any`, `${{template}}`, or a range `A..B`")
@@ -122,9 +156,15 @@ impl fmt::Display for ValueMatch {
             ValueMatch::Exact(n) => write!(f, "{n}"),
             ValueMatch::Any => f.write_str("any"),
             ValueMatch::Template { name, offset: 0 } => write!(f, "${{{name}}}"),
-            ValueMatch::Template { name, offset } if *offset > 0 => write!(f, "${{{name}}}+{offset}"),
+            ValueMatch::Template { name, offset } if *offset > 0 => {
+                write!(f, "${{{name}}}+{offset}")
+            }
             ValueMatch::Template { name, offset } => write!(f, "${{{name}}}{offset}"),
-            ValueMatch::Range { min, max, multiple_of } => {
+            ValueMatch::Range {
+                min,
+                max,
+                multiple_of,
+            } => {
                 let lo = min.map(|n| n.to_string()).unwrap_or_default();
                 let hi = max.map(|n| n.to_string()).unwrap_or_default();
                 match multiple_of {
@@ -176,7 +216,11 @@ struct LineFields {
 
 impl From<LineMatch> for RawLine {
     fn from(l: LineMatch) -> Self {
-        RawLine::Fields(LineFields { inside: l.inside, outside: l.outside, length: l.length })
+        RawLine::Fields(LineFields {
+            inside: l.inside,
+            outside: l.outside,
+            length: l.length,
+        })
     }
 }
 
@@ -185,9 +229,16 @@ impl std::str::FromStr for LineMatch {
     fn from_str(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split_whitespace().collect();
         if parts.len() != 3 {
-            return Err(format!("an id-map line has three fields (inside outside length), got {}: {text:?}", parts.len()));
+            return Err(format!(
+                "an id-map line has three fields (inside outside length), got {}: {text:?}",
+                parts.len()
+            ));
         }
-        Ok(LineMatch { inside: parts[0].parse()?, outside: parts[1].parse()?, length: parts[2].parse()? })
+        Ok(LineMatch {
+            inside: parts[0].parse()?,
+            outside: parts[1].parse()?,
+            length: parts[2].parse()?,
+        })
     }
 }
 
@@ -231,18 +282,26 @@ impl TryFrom<RawMap> for MapExpect {
     type Error = String;
     fn try_from(raw: RawMap) -> Result<Self, String> {
         match raw {
-            RawMap::Text(t) => match t.trim() {
-                "host" => Ok(MapExpect::Host),
-                "not-host" => Ok(MapExpect::NotHost),
-                other => {
-                    let lines = other.lines().filter(|l| !l.trim().is_empty()).map(str::parse).collect::<Result<Vec<_>, _>>()?;
-                    if lines.is_empty() {
-                        return Err("an id-map expectation needs `host`, `not-host` or at least one line".into());
+            RawMap::Text(t) => {
+                match t.trim() {
+                    "host" => Ok(MapExpect::Host),
+                    "not-host" => Ok(MapExpect::NotHost),
+                    other => {
+                        let lines = other
+                            .lines()
+                            .filter(|l| !l.trim().is_empty())
+                            .map(str::parse)
+                            .collect::<Result<Vec<_>, _>>()?;
+                        if lines.is_empty() {
+                            return Err("an id-map expectation needs `host`, `not-host` or at least one line".into());
+                        }
+                        Ok(MapExpect::Lines(lines))
                     }
-                    Ok(MapExpect::Lines(lines))
                 }
-            },
-            RawMap::Lines(lines) if lines.is_empty() => Err("an id-map expectation needs at least one line".into()),
+            }
+            RawMap::Lines(lines) if lines.is_empty() => {
+                Err("an id-map expectation needs at least one line".into())
+            }
             RawMap::Lines(lines) => Ok(MapExpect::Lines(lines)),
         }
     }
@@ -299,7 +358,8 @@ pub enum TextMatch {
 impl PartialEq for TextMatch {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (TextMatch::Equals(a), TextMatch::Equals(b)) | (TextMatch::Contains(a), TextMatch::Contains(b)) => a == b,
+            (TextMatch::Equals(a), TextMatch::Equals(b))
+            | (TextMatch::Contains(a), TextMatch::Contains(b)) => a == b,
             (TextMatch::Matches(a), TextMatch::Matches(b)) => a.as_str() == b.as_str(),
             _ => false,
         }
@@ -326,9 +386,9 @@ impl TryFrom<RawText> for TextMatch {
         match raw {
             RawText::Equals(s) => Ok(TextMatch::Equals(s)),
             RawText::Other(TextForm::Contains(s)) => Ok(TextMatch::Contains(s)),
-            RawText::Other(TextForm::Matches(s)) => {
-                regex::Regex::new(&s).map(TextMatch::Matches).map_err(|e| format!("bad regular expression: {e}"))
-            }
+            RawText::Other(TextForm::Matches(s)) => regex::Regex::new(&s)
+                .map(TextMatch::Matches)
+                .map_err(|e| format!("bad regular expression: {e}")),
         }
     }
 }
@@ -368,20 +428,31 @@ impl JsonSchema for TextMatch {
 
 fn describe_json(v: &serde_json::Value) -> String {
     let text = v.to_string();
-    if text.len() > 60 { format!("{}…", &text[..60]) } else { text }
+    if text.len() > 60 {
+        format!("{}…", &text[..60])
+    } else {
+        text
+    }
 }
 
 impl TryFrom<serde_json::Value> for ValueMatch {
     type Error = String;
     fn try_from(v: serde_json::Value) -> Result<Self, String> {
         match v {
-            serde_json::Value::Number(n) => n.as_u64().map(ValueMatch::Exact).ok_or_else(|| format!("{n} is not an unsigned integer")),
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .map(ValueMatch::Exact)
+                .ok_or_else(|| format!("{n} is not an unsigned integer")),
             serde_json::Value::String(s) => s.parse(),
             serde_json::Value::Object(_) => {
-                let r: RangeSpec = serde_json::from_value(v).map_err(|e| format!("{e} (a range is {{min, max, multipleOf}})"))?;
+                let r: RangeSpec = serde_json::from_value(v)
+                    .map_err(|e| format!("{e} (a range is {{min, max, multipleOf}})"))?;
                 RawValueMatch::Range(r).try_into()
             }
-            other => Err(format!("{} is not a number, `any`, `${{template}}`, `A..B` or {{min, max, multipleOf}}", describe_json(&other))),
+            other => Err(format!(
+                "{} is not a number, `any`, `${{template}}`, `A..B` or {{min, max, multipleOf}}",
+                describe_json(&other)
+            )),
         }
     }
 }
@@ -422,11 +493,16 @@ impl TryFrom<serde_json::Value> for MapExpect {
                 let lines = items
                     .into_iter()
                     .enumerate()
-                    .map(|(i, l)| LineMatch::try_from(l).map_err(|e| format!("line {}: {e}", i + 1)))
+                    .map(|(i, l)| {
+                        LineMatch::try_from(l).map_err(|e| format!("line {}: {e}", i + 1))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 RawMap::Lines(lines).try_into()
             }
-            other => Err(format!("{} is not an id-map expectation: write `host`, `not-host` or a list of lines", describe_json(&other))),
+            other => Err(format!(
+                "{} is not an id-map expectation: write `host`, `not-host` or a list of lines",
+                describe_json(&other)
+            )),
         }
     }
 }
@@ -438,10 +514,15 @@ impl TryFrom<serde_json::Value> for TextMatch {
             serde_json::Value::String(s) => Ok(TextMatch::Equals(s)),
             serde_json::Value::Number(n) => Ok(TextMatch::Equals(n.to_string())),
             serde_json::Value::Object(_) => {
-                let form: TextForm = serde_json::from_value(v).map_err(|e| format!("{e} (text matchers: a string, {{contains: …}} or {{matches: regex}})"))?;
+                let form: TextForm = serde_json::from_value(v).map_err(|e| {
+                    format!("{e} (text matchers: a string, {{contains: …}} or {{matches: regex}})")
+                })?;
                 RawText::Other(form).try_into()
             }
-            other => Err(format!("{} is not a text matcher: a string, {{contains: …}} or {{matches: regex}}", describe_json(&other))),
+            other => Err(format!(
+                "{} is not a text matcher: a string, {{contains: …}} or {{matches: regex}}",
+                describe_json(&other)
+            )),
         }
     }
 }

@@ -147,13 +147,25 @@ pub struct Requirements {
 
 /// The identity that creates the pods (kube target).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Account {
     /// Impersonate this user (OpenShift user, e.g. `test`), given `role` in the
     /// scenario's namespace.
-    User { name: String, #[serde(default = "default_role")] role: String },
+    User {
+        name: String,
+        #[serde(default = "default_role")]
+        role: String,
+    },
     /// Impersonate a ServiceAccount the harness creates in the namespace, given `role`.
-    ServiceAccount { name: String, #[serde(default = "default_role")] role: String },
+    ServiceAccount {
+        name: String,
+        #[serde(default = "default_role")]
+        role: String,
+    },
 }
 
 fn default_role() -> String {
@@ -185,26 +197,55 @@ pub struct Expect {
 
 /// Admission by the API server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum AdmissionExpect {
     Admitted,
     /// Refused; `message` must be contained in the API server's message.
-    Refused { message: String, #[serde(default)] code: Option<u16> },
+    Refused {
+        message: String,
+        #[serde(default)]
+        code: Option<u16>,
+    },
 }
 
 /// The final state of the pod. `reason` matches exactly; `message` matches
 /// by substring (messages carry ids and paths).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum OutcomeExpect {
     Running,
     Pending,
-    Waiting { #[serde(default)] reason: Option<String>, #[serde(default)] message: Option<String> },
-    Terminated { #[serde(default)] reason: Option<String>, #[serde(default)] exit_code: Option<i32> },
-    SandboxFailed { #[serde(default)] reason: Option<String>, #[serde(default)] message: Option<String> },
+    Waiting {
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    Terminated {
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        exit_code: Option<i32>,
+    },
+    SandboxFailed {
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    },
     /// Any failure (sandbox, waiting container, non-zero exit) whose message
     /// contains `message`: for facts that differ only in where they surface.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 /// A command to run in the probed container.

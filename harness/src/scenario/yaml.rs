@@ -24,7 +24,10 @@ pub struct Location {
 
 impl Location {
     fn of(span: &Span) -> Location {
-        Location { line: span.start.line(), column: span.start.col() + 1 }
+        Location {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        }
     }
 }
 
@@ -60,7 +63,10 @@ pub struct YamlError {
 }
 
 fn err(location: Option<Location>, message: impl Into<String>) -> YamlError {
-    YamlError { location, message: message.into() }
+    YamlError {
+        location,
+        message: message.into(),
+    }
 }
 
 /// Appends a mapping key to a path.
@@ -78,8 +84,17 @@ pub fn join_index(path: &str, index: usize) -> String {
 }
 
 enum Frame {
-    Seq { path: String, items: Vec<Value>, anchor: usize },
-    Map { path: String, map: Map<String, Value>, key: Option<(String, Location)>, anchor: usize },
+    Seq {
+        path: String,
+        items: Vec<Value>,
+        anchor: usize,
+    },
+    Map {
+        path: String,
+        map: Map<String, Value>,
+        key: Option<(String, Location)>,
+        anchor: usize,
+    },
 }
 
 struct Builder {
@@ -96,7 +111,12 @@ impl Builder {
     fn count(&mut self, n: usize, at: Location) -> Result<(), YamlError> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
-            return Err(err(Some(at), format!("document too large: more than {MAX_NODES} values (alias expansion included)")));
+            return Err(err(
+                Some(at),
+                format!(
+                    "document too large: more than {MAX_NODES} values (alias expansion included)"
+                ),
+            ));
         }
         Ok(())
     }
@@ -110,7 +130,11 @@ impl Builder {
                 self.doc.locations.insert(p.clone(), at);
                 Ok(Some(p))
             }
-            Some(Frame::Map { path, key: Some((k, _)), .. }) => Ok(Some(join_key(path, k))),
+            Some(Frame::Map {
+                path,
+                key: Some((k, _)),
+                ..
+            }) => Ok(Some(join_key(path, k))),
             // A key position: the caller handles keys.
             Some(Frame::Map { key: None, .. }) => Ok(None),
         }
@@ -120,7 +144,10 @@ impl Builder {
         match self.stack.last_mut() {
             None => {
                 if self.done.is_some() {
-                    return Err(err(Some(at), "more than one YAML document; a scenario file holds exactly one"));
+                    return Err(err(
+                        Some(at),
+                        "more than one YAML document; a scenario file holds exactly one",
+                    ));
                 }
                 self.done = Some(value);
             }
@@ -173,7 +200,10 @@ fn plain_scalar(text: &str) -> Value {
             return Value::Number(u.into());
         }
     }
-    let looks_numeric = t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.' || c == '-');
+    let looks_numeric = t
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '.' || c == '-');
     if looks_numeric {
         if let Ok(f) = t.parse::<f64>() {
             if let Some(n) = Number::from_f64(f) {
@@ -186,22 +216,42 @@ fn plain_scalar(text: &str) -> Value {
 
 /// Parses one YAML document.
 pub fn parse(text: &str) -> Result<Document, YamlError> {
-    let mut b = Builder { stack: Vec::new(), anchors: HashMap::new(), nodes: 0, starts: Vec::new(), doc: Document::default(), done: None };
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        nodes: 0,
+        starts: Vec::new(),
+        doc: Document::default(),
+        done: None,
+    };
     let mut parser = Parser::new_from_str(text);
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
-            err(Some(Location { line: e.marker().line(), column: e.marker().col() + 1 }), format!("invalid YAML: {}", e.info()))
+            err(
+                Some(Location {
+                    line: e.marker().line(),
+                    column: e.marker().col() + 1,
+                }),
+                format!("invalid YAML: {}", e.info()),
+            )
         })?;
         let at = Location::of(&span);
         match event {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
             Event::DocumentStart(_) => {
                 if b.done.is_some() {
-                    return Err(err(Some(at), "more than one YAML document; a scenario file holds exactly one"));
+                    return Err(err(
+                        Some(at),
+                        "more than one YAML document; a scenario file holds exactly one",
+                    ));
                 }
             }
             Event::Alias(id) => {
-                let (value, n) = b.anchors.get(&id).cloned().ok_or_else(|| err(Some(at), "alias to an unknown anchor"))?;
+                let (value, n) = b
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| err(Some(at), "alias to an unknown anchor"))?;
                 b.count(n, at)?;
                 b.next_path(at)?;
                 b.push_value(value, at)?;
@@ -209,8 +259,13 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
             Event::Scalar(text, style, anchor, tag) => {
                 b.count(1, at)?;
                 b.next_path(at)?;
-                let as_string = style != ScalarStyle::Plain || tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let value = if as_string { Value::String(text.into_owned()) } else { plain_scalar(&text) };
+                let as_string =
+                    style != ScalarStyle::Plain || tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let value = if as_string {
+                    Value::String(text.into_owned())
+                } else {
+                    plain_scalar(&text)
+                };
                 if anchor > 0 {
                     b.anchors.insert(anchor, (value.clone(), 1));
                 }
@@ -219,7 +274,10 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 b.count(1, at)?;
                 if b.stack.len() >= MAX_DEPTH {
-                    return Err(err(Some(at), format!("nesting deeper than {MAX_DEPTH} levels")));
+                    return Err(err(
+                        Some(at),
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
                 }
                 let path = match b.next_path(at)? {
                     Some(p) => p,
@@ -227,9 +285,18 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
                 };
                 b.starts.push(b.nodes);
                 b.stack.push(if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq { path, items: Vec::new(), anchor }
+                    Frame::Seq {
+                        path,
+                        items: Vec::new(),
+                        anchor,
+                    }
                 } else {
-                    Frame::Map { path, map: Map::new(), key: None, anchor }
+                    Frame::Map {
+                        path,
+                        map: Map::new(),
+                        key: None,
+                        anchor,
+                    }
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -240,7 +307,8 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
                     None => return Err(err(Some(at), "unbalanced YAML structure")),
                 };
                 if anchor > 0 {
-                    b.anchors.insert(anchor, (value.clone(), b.nodes - start + 1));
+                    b.anchors
+                        .insert(anchor, (value.clone(), b.nodes - start + 1));
                 }
                 b.push_value(value, at)?;
             }
@@ -257,7 +325,10 @@ mod tests {
     #[test]
     fn values_and_locations() {
         let doc = parse("a: 1\nb:\n  - x\n  - {c: true, d: '7'}\n").unwrap();
-        assert_eq!(doc.value, serde_json::json!({"a": 1, "b": ["x", {"c": true, "d": "7"}]}));
+        assert_eq!(
+            doc.value,
+            serde_json::json!({"a": 1, "b": ["x", {"c": true, "d": "7"}]})
+        );
         assert_eq!(doc.locations["a"], Location { line: 1, column: 1 });
         assert_eq!(doc.locations["b[1]"], Location { line: 4, column: 5 });
         assert_eq!(doc.locate("b[1].d.nothing"), Some(doc.locations["b[1].d"]));
@@ -267,11 +338,20 @@ mod tests {
     fn limits() {
         let deep = "[".repeat(100_000);
         let e = parse(&deep).unwrap_err();
-        assert!(e.message.contains("nesting") || e.message.contains("recursion"), "{e:?}");
+        assert!(
+            e.message.contains("nesting") || e.message.contains("recursion"),
+            "{e:?}"
+        );
         let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
         assert!(parse(bomb).unwrap_err().message.contains("too large"));
-        assert!(parse("a: 1\na: 2\n").unwrap_err().message.contains("duplicate key `a`"));
-        assert!(parse("a: 1\n---\nb: 2\n").unwrap_err().message.contains("more than one"));
+        assert!(parse("a: 1\na: 2\n")
+            .unwrap_err()
+            .message
+            .contains("duplicate key `a`"));
+        assert!(parse("a: 1\n---\nb: 2\n")
+            .unwrap_err()
+            .message
+            .contains("more than one"));
         assert!(parse("a: [1, 2").is_err());
     }
 }

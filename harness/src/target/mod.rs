@@ -61,7 +61,11 @@ pub trait Target: Send + Sync {
 
     /// Creates the scenario's pods, waits for them to settle, probes them,
     /// and removes everything it created before returning (also on error).
-    async fn execute(&self, scenario: &Scenario, plan: &ExecPlan) -> Result<Observation, TargetError>;
+    async fn execute(
+        &self,
+        scenario: &Scenario,
+        plan: &ExecPlan,
+    ) -> Result<Observation, TargetError>;
 
     /// Removes leftovers of earlier runs, found by the harness label only.
     /// Returns a line per removed object.

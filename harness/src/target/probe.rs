@@ -14,14 +14,21 @@ where
     Fut: Future<Output = Result<ExecResult, E>>,
 {
     let cat = |p: &str| vec!["cat".to_string(), p.to_string()];
-    let mut probe = Probe { container: Some(container.to_string()), ..Probe::default() };
+    let mut probe = Probe {
+        container: Some(container.to_string()),
+        ..Probe::default()
+    };
     probe.uid_map = idmap::parse(&exec(cat("/proc/self/uid_map")).await?.stdout).ok();
     probe.gid_map = idmap::parse(&exec(cat("/proc/self/gid_map")).await?.stdout).ok();
     let id = exec(vec!["id".into()]).await?;
     probe.id = (id.exit_code == 0).then(|| id.stdout.trim().to_string());
     for s in &plan.sysctls {
         let r = exec(cat(&format!("/proc/sys/{}", s.replace('.', "/")))).await?;
-        let value = if r.exit_code == 0 { crate::judge::matching::normalize(&r.stdout) } else { format!("(unreadable: {})", r.stderr.trim()) };
+        let value = if r.exit_code == 0 {
+            crate::judge::matching::normalize(&r.stdout)
+        } else {
+            format!("(unreadable: {})", r.stderr.trim())
+        };
         probe.sysctls.insert(s.clone(), value);
     }
     for cmd in &plan.commands {

@@ -22,7 +22,9 @@ pub struct NodeCtx {
 }
 
 fn node_dir(suffix: &str) -> PathBuf {
-    let base = std::env::var_os("USERNS_E2E_TEST_NODE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp/userns-e2e-test-node"));
+    let base = std::env::var_os("USERNS_E2E_TEST_NODE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/userns-e2e-test-node"));
     PathBuf::from(format!("{}{suffix}", base.display()))
 }
 
@@ -30,11 +32,25 @@ fn node_dir(suffix: &str) -> PathBuf {
 pub fn leftovers(dir: &Path) -> Vec<String> {
     let d = dir.display().to_string();
     let mut out = Vec::new();
-    if let Ok(o) = std::process::Command::new("pgrep").args(["-af", &d]).output() {
-        out.extend(String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.contains("pgrep")).map(|l| format!("process: {l}")));
+    if let Ok(o) = std::process::Command::new("pgrep")
+        .args(["-af", &d])
+        .output()
+    {
+        out.extend(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| !l.contains("pgrep"))
+                .map(|l| format!("process: {l}")),
+        );
     }
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    out.extend(mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&format!("{d}/"))).map(|m| format!("mount: {m}")));
+    out.extend(
+        mounts
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|m| m.starts_with(&format!("{d}/")))
+            .map(|m| format!("mount: {m}")),
+    );
     if let Ok(status) = Node::new(dir).status() {
         if let Some(b) = status.bridge {
             if Path::new(&format!("/sys/class/net/{b}")).exists() {
@@ -48,7 +64,9 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
 fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     if !userns_e2e::target::local::is_root() {
-        eprintln!("real_node: these tests need root (they start containerd and make user namespaces)");
+        eprintln!(
+            "real_node: these tests need root (they start containerd and make user namespaces)"
+        );
         return ExitCode::FAILURE;
     }
     let dir = node_dir("");
@@ -64,7 +82,10 @@ fn main() -> ExitCode {
         socket,
         dir: dir.clone(),
         bin: PathBuf::from(env!("CARGO_BIN_EXE_userns-e2e")),
-        repo: Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default(),
+        repo: Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
     };
     let mut trials = cri_cases::trials(&ctx);
     trials.extend(node_cases::trials(&ctx, node_dir("-kill")));
@@ -77,7 +98,10 @@ fn main() -> ExitCode {
         failed = true;
     }
     if !left.is_empty() {
-        eprintln!("real_node: the node left things behind:\n  {}", left.join("\n  "));
+        eprintln!(
+            "real_node: the node left things behind:\n  {}",
+            left.join("\n  ")
+        );
         failed = true;
     }
     if failed {

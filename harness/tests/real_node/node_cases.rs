@@ -14,7 +14,11 @@ use userns_e2e::version::Version;
 use crate::NodeCtx;
 
 fn cli(ctx: &NodeCtx, args: &[&str]) -> std::process::Output {
-    Command::new(&ctx.bin).args(args).current_dir(&ctx.repo).output().expect("run userns-e2e")
+    Command::new(&ctx.bin)
+        .args(args)
+        .current_dir(&ctx.repo)
+        .output()
+        .expect("run userns-e2e")
 }
 
 pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
@@ -22,15 +26,26 @@ pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
     let mut out = vec![Trial::test("node/status-and-idempotent-start", move || {
         let node = Node::new(&c.dir);
         let s = node.status()?;
-        let v = s.containerd.as_deref().and_then(Version::parse).ok_or("no containerd version")?;
-        let r = s.runc.as_deref().and_then(Version::parse).ok_or("no runc version")?;
+        let v = s
+            .containerd
+            .as_deref()
+            .and_then(Version::parse)
+            .ok_or("no containerd version")?;
+        let r = s
+            .runc
+            .as_deref()
+            .and_then(Version::parse)
+            .ok_or("no runc version")?;
         if !s.running || v < Version::parse("2.0").unwrap() || r < Version::parse("1.2").unwrap() {
             return Err(format!("status: {s:?}").into());
         }
         if node.start()? != c.socket || node.status()?.pid != s.pid {
             return Err("a second start must reuse the running node".into());
         }
-        let o = cli(&c, &["node", "status", "--node-dir", &c.dir.display().to_string()]);
+        let o = cli(
+            &c,
+            &["node", "status", "--node-dir", &c.dir.display().to_string()],
+        );
         let text = String::from_utf8_lossy(&o.stdout);
         if !o.status.success() || !text.starts_with("running") || !text.contains(&c.socket) {
             return Err(format!("node status printed: {text}").into());
@@ -38,25 +53,63 @@ pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
         Ok(())
     })];
     let c = ctx.clone();
-    out.push(Trial::test("run/the-suite-passes-on-the-real-node", move || {
-        let dir = tempfile::tempdir()?;
-        let (j, x, m) = (dir.path().join("r.json"), dir.path().join("j.xml"), dir.path().join("s.md"));
-        let o = cli(&c, &["run", "--target", "cri", "--socket", &c.socket, "--json", &j.display().to_string(), "--junit", &x.display().to_string(), "--markdown", &m.display().to_string(), "scenarios/"]);
-        let r = json::read(&j)?;
-        if o.status.code() != Some(0) || r.summary.failed + r.summary.errored > 0 || r.summary.passed < 20 {
-            return Err(format!("exit {:?}, summary {:?}\n{}", o.status.code(), r.summary, String::from_utf8_lossy(&o.stdout)).into());
-        }
-        for p in [&x, &m] {
-            if std::fs::metadata(p)?.len() == 0 {
-                return Err(format!("{} is empty", p.display()).into());
+    out.push(Trial::test(
+        "run/the-suite-passes-on-the-real-node",
+        move || {
+            let dir = tempfile::tempdir()?;
+            let (j, x, m) = (
+                dir.path().join("r.json"),
+                dir.path().join("j.xml"),
+                dir.path().join("s.md"),
+            );
+            let o = cli(
+                &c,
+                &[
+                    "run",
+                    "--target",
+                    "cri",
+                    "--socket",
+                    &c.socket,
+                    "--json",
+                    &j.display().to_string(),
+                    "--junit",
+                    &x.display().to_string(),
+                    "--markdown",
+                    &m.display().to_string(),
+                    "scenarios/",
+                ],
+            );
+            let r = json::read(&j)?;
+            if o.status.code() != Some(0)
+                || r.summary.failed + r.summary.errored > 0
+                || r.summary.passed < 20
+            {
+                return Err(format!(
+                    "exit {:?}, summary {:?}\n{}",
+                    o.status.code(),
+                    r.summary,
+                    String::from_utf8_lossy(&o.stdout)
+                )
+                .into());
             }
-        }
-        Ok(())
-    }));
+            for p in [&x, &m] {
+                if std::fs::metadata(p)?.len() == 0 {
+                    return Err(format!("{} is empty", p.display()).into());
+                }
+            }
+            Ok(())
+        },
+    ));
     let c = ctx.clone();
-    out.push(Trial::test("run/ctrl-c-removes-what-the-run-made", move || ctrl_c(&c)));
+    out.push(Trial::test(
+        "run/ctrl-c-removes-what-the-run-made",
+        move || ctrl_c(&c),
+    ));
     let c = ctx.clone();
-    out.push(Trial::test("run/runtime-killed-mid-run-gives-errors-and-ends", move || killed_mid_run(&c, &kill_dir)));
+    out.push(Trial::test(
+        "run/runtime-killed-mid-run-gives-errors-and-ends",
+        move || killed_mid_run(&c, &kill_dir),
+    ));
     out
 }
 
@@ -69,7 +122,18 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &PathBuf) -> Result<(), Failed> {
     let results = tempfile::tempdir()?;
     let j = results.path().join("r.json");
     let mut child = Command::new(&ctx.bin)
-        .args(["run", "--target", "cri", "--socket", &socket, "--test-threads", "1", "--json", &j.display().to_string(), "scenarios/"])
+        .args([
+            "run",
+            "--target",
+            "cri",
+            "--socket",
+            &socket,
+            "--test-threads",
+            "1",
+            "--json",
+            &j.display().to_string(),
+            "scenarios/",
+        ])
         .current_dir(&ctx.repo)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -82,7 +146,9 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &PathBuf) -> Result<(), Failed> {
             break;
         }
     }
-    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
     let drain = std::thread::spawn(move || lines.count());
     let status = match wait_for_exit(&mut child, Duration::from_secs(120)) {
         Ok(s) => s,
@@ -95,12 +161,26 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &PathBuf) -> Result<(), Failed> {
     let stopped = node.stop();
     let left = crate::leftovers(dir);
     let r = json::read(&j)?;
-    let errors: Vec<&str> = r.results.iter().filter_map(|x| match &x.verdict {
-        Verdict::Error { reason } => Some(reason.as_str()),
-        _ => None,
-    }).collect();
-    if status.code() != Some(1) || errors.is_empty() || !errors.iter().all(|e| e.contains("runtime unreachable") || e.contains("cannot")) {
-        return Err(format!("exit {:?}, errors {errors:?}, summary {:?}", status.code(), r.summary).into());
+    let errors: Vec<&str> = r
+        .results
+        .iter()
+        .filter_map(|x| match &x.verdict {
+            Verdict::Error { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    if status.code() != Some(1)
+        || errors.is_empty()
+        || !errors
+            .iter()
+            .all(|e| e.contains("runtime unreachable") || e.contains("cannot"))
+    {
+        return Err(format!(
+            "exit {:?}, errors {errors:?}, summary {:?}",
+            status.code(),
+            r.summary
+        )
+        .into());
     }
     if r.summary.passed == 0 {
         return Err("the scenario before the kill should have passed".into());
@@ -115,7 +195,16 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &PathBuf) -> Result<(), Failed> {
 /// SIGINT after the first scenario: exit 130, and no sandbox of the run left.
 fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
     let mut child = Command::new(&ctx.bin)
-        .args(["run", "--target", "cri", "--socket", &ctx.socket, "--test-threads", "1", "scenarios/"])
+        .args([
+            "run",
+            "--target",
+            "cri",
+            "--socket",
+            &ctx.socket,
+            "--test-threads",
+            "1",
+            "scenarios/",
+        ])
         .current_dir(&ctx.repo)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -123,23 +212,40 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
     let mut err = BufReader::new(child.stderr.take().ok_or("no stderr")?);
     let mut first = String::new();
     err.read_line(&mut first)?;
-    let run_id = first.trim().rsplit_once("(run ").and_then(|(_, r)| r.strip_suffix(')')).ok_or_else(|| format!("no run id in {first:?}"))?.to_string();
+    let run_id = first
+        .trim()
+        .rsplit_once("(run ")
+        .and_then(|(_, r)| r.strip_suffix(')'))
+        .ok_or_else(|| format!("no run id in {first:?}"))?
+        .to_string();
     let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
     for line in lines.by_ref() {
         if line?.ends_with("... ok") {
             break;
         }
     }
-    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
     let drain = std::thread::spawn(move || lines.count());
-    let status = wait_for_exit(&mut child, Duration::from_secs(60)).map_err(|e| format!("after Ctrl-C: {e}"))?;
+    let status = wait_for_exit(&mut child, Duration::from_secs(60))
+        .map_err(|e| format!("after Ctrl-C: {e}"))?;
     let _ = drain.join();
     if status.code() != Some(130) {
         return Err(format!("exit {:?} after Ctrl-C, expected 130", status.code()).into());
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let left = rt.block_on(async {
-        let t = userns_e2e::target::cri::CriTarget::connect(&ctx.socket, userns_e2e::target::cri::CriOptions { state_dir: ctx.dir.join("cri-tests"), ..Default::default() }).await?;
+        let t = userns_e2e::target::cri::CriTarget::connect(
+            &ctx.socket,
+            userns_e2e::target::cri::CriOptions {
+                state_dir: ctx.dir.join("cri-tests"),
+                ..Default::default()
+            },
+        )
+        .await?;
         t.sandboxes_of_run(&run_id).await
     })?;
     if !left.is_empty() {
@@ -149,7 +255,10 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
 }
 
 /// Waits for `child`, killing it when it outlives `limit`: nothing may hang.
-fn wait_for_exit(child: &mut std::process::Child, limit: Duration) -> Result<std::process::ExitStatus, String> {
+fn wait_for_exit(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Result<std::process::ExitStatus, String> {
     let started = Instant::now();
     loop {
         if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {

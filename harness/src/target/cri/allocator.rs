@@ -30,18 +30,35 @@ pub struct Range {
 impl Range {
     /// The kubelet's rule: the `kubelet` user's subordinate range when there is
     /// one (it must be aligned to ids-per-pod), else from 65536, 65536 × maxPods long.
-    pub fn kubelet_rule(kubelet_subuids: Option<&[SubIdRange]>, ids_per_pod: u32, max_pods: u32) -> Result<Range, String> {
+    pub fn kubelet_rule(
+        kubelet_subuids: Option<&[SubIdRange]>,
+        ids_per_pod: u32,
+        max_pods: u32,
+    ) -> Result<Range, String> {
         if ids_per_pod == 0 || ids_per_pod % 65536 != 0 {
-            return Err(format!("idsPerPod {ids_per_pod} must be a positive multiple of 65536"));
+            return Err(format!(
+                "idsPerPod {ids_per_pod} must be a positive multiple of 65536"
+            ));
         }
         match kubelet_subuids.and_then(|r| r.first()) {
             Some(r) => {
-                if r.start % ids_per_pod as u64 != 0 || r.count % ids_per_pod as u64 != 0 || r.count == 0 {
+                if r.start % ids_per_pod as u64 != 0
+                    || r.count % ids_per_pod as u64 != 0
+                    || r.count == 0
+                {
                     return Err(format!("the kubelet user's subordinate range {}:{} is not a multiple of {ids_per_pod}", r.start, r.count));
                 }
-                Ok(Range { first: r.start, count: r.count, ids_per_pod })
+                Ok(Range {
+                    first: r.start,
+                    count: r.count,
+                    ids_per_pod,
+                })
             }
-            None => Ok(Range { first: 65536, count: 65536 * max_pods as u64, ids_per_pod }),
+            None => Ok(Range {
+                first: 65536,
+                count: 65536 * max_pods as u64,
+                ids_per_pod,
+            }),
         }
     }
 
@@ -85,8 +102,12 @@ fn pid_alive(pid: u32) -> bool {
 
 impl Allocator {
     pub fn new(state_dir: &Path, range: Range) -> Result<Allocator, String> {
-        std::fs::create_dir_all(state_dir).map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
-        Ok(Allocator { range, path: state_dir.join("userns-slots.json") })
+        std::fs::create_dir_all(state_dir)
+            .map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+        Ok(Allocator {
+            range,
+            path: state_dir.join("userns-slots.json"),
+        })
     }
 
     pub fn range(&self) -> Range {
@@ -95,15 +116,26 @@ impl Allocator {
 
     /// Runs `f` on the state with the file locked exclusively.
     fn with_state<T>(&self, f: impl FnOnce(&mut State) -> Result<T, String>) -> Result<T, String> {
-        let mut file: File = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
-        file.lock().map_err(|e| format!("cannot lock {}: {e}", self.path.display()))?;
+        let mut file: File = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.path)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        file.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", self.path.display()))?;
         let mut text = String::new();
-        file.read_to_string(&mut text).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        file.read_to_string(&mut text)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
         // A damaged state file only loses reservations of live runs; start over.
         let mut state: State = serde_json::from_str(&text).unwrap_or_default();
         let out = f(&mut state)?;
         let json = serde_json::to_string(&state).map_err(|e| e.to_string())?;
-        file.set_len(0).and_then(|_| file.rewind()).and_then(|_| file.write_all(json.as_bytes())).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        file.set_len(0)
+            .and_then(|_| file.rewind())
+            .and_then(|_| file.write_all(json.as_bytes()))
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
         Ok(out)
     }
 
@@ -112,12 +144,30 @@ impl Allocator {
         let me = std::process::id();
         self.with_state(|state| {
             state.slots.retain(|_, o| pid_alive(o.pid));
-            let slot = (0..range.slots()).find(|s| !state.slots.contains_key(s)).ok_or_else(|| {
-                format!("no free user-namespace slot: all {} slots of {} ids from {} are in use", range.slots(), range.ids_per_pod, range.first)
-            })?;
-            state.slots.insert(slot, Owner { pid: me, pod: pod.to_string() });
-            let base = u32::try_from(range.base(slot)).map_err(|_| format!("slot {slot} lies above 2^32"))?;
-            Ok(Allocation { slot, base, length: range.ids_per_pod })
+            let slot = (0..range.slots())
+                .find(|s| !state.slots.contains_key(s))
+                .ok_or_else(|| {
+                    format!(
+                        "no free user-namespace slot: all {} slots of {} ids from {} are in use",
+                        range.slots(),
+                        range.ids_per_pod,
+                        range.first
+                    )
+                })?;
+            state.slots.insert(
+                slot,
+                Owner {
+                    pid: me,
+                    pod: pod.to_string(),
+                },
+            );
+            let base = u32::try_from(range.base(slot))
+                .map_err(|_| format!("slot {slot} lies above 2^32"))?;
+            Ok(Allocation {
+                slot,
+                base,
+                length: range.ids_per_pod,
+            })
         })
     }
 
@@ -137,34 +187,62 @@ mod tests {
     fn kubelet_rule() {
         let r = Range::kubelet_rule(None, DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
         assert_eq!((r.first, r.slots(), r.base(1)), (65536, 110, 131072));
-        let sub = [SubIdRange { start: 65536 * 10, count: 65536 * 4 }];
+        let sub = [SubIdRange {
+            start: 65536 * 10,
+            count: 65536 * 4,
+        }];
         let r = Range::kubelet_rule(Some(&sub), DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
         assert_eq!((r.first, r.slots()), (655360, 4));
-        assert!(Range::kubelet_rule(Some(&[SubIdRange { start: 100000, count: 65536 }]), 65536, 110).is_err());
+        assert!(Range::kubelet_rule(
+            Some(&[SubIdRange {
+                start: 100000,
+                count: 65536
+            }]),
+            65536,
+            110
+        )
+        .is_err());
         assert!(Range::kubelet_rule(None, 1000, 110).is_err());
     }
 
     #[test]
     fn two_allocators_on_one_state_never_share_a_slot() {
         let dir = tempfile::tempdir().unwrap();
-        let range = Range { first: 65536, count: 65536 * 8, ids_per_pod: 65536 };
+        let range = Range {
+            first: 65536,
+            count: 65536 * 8,
+            ids_per_pod: 65536,
+        };
         let threads: Vec<_> = (0..4)
             .map(|i| {
                 let d = dir.path().to_path_buf();
                 std::thread::spawn(move || {
                     let a = Allocator::new(&d, range).unwrap();
-                    (0..2).map(|j| a.allocate(&format!("p{i}-{j}")).unwrap().base).collect::<Vec<_>>()
+                    (0..2)
+                        .map(|j| a.allocate(&format!("p{i}-{j}")).unwrap().base)
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        let mut bases: Vec<u32> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let mut bases: Vec<u32> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
         bases.sort();
         bases.dedup();
         assert_eq!(bases.len(), 8);
         assert!(bases.iter().all(|b| b % 65536 == 0 && *b >= 65536));
         let a = Allocator::new(dir.path(), range).unwrap();
-        assert!(a.allocate("one too many").unwrap_err().contains("no free user-namespace slot"));
-        a.release(&Allocation { slot: 3, base: 0, length: 0 }).unwrap();
+        assert!(a
+            .allocate("one too many")
+            .unwrap_err()
+            .contains("no free user-namespace slot"));
+        a.release(&Allocation {
+            slot: 3,
+            base: 0,
+            length: 0,
+        })
+        .unwrap();
         assert_eq!(a.allocate("again").unwrap().slot, 3);
     }
 }

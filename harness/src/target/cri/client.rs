@@ -12,7 +12,11 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `unix:///run/x.sock`, `unix:/run/x.sock` or a bare path → the path.
 pub fn socket_path(address: &str) -> String {
-    address.strip_prefix("unix://").or_else(|| address.strip_prefix("unix:")).unwrap_or(address).to_string()
+    address
+        .strip_prefix("unix://")
+        .or_else(|| address.strip_prefix("unix:"))
+        .unwrap_or(address)
+        .to_string()
 }
 
 pub async fn connect(address: &str) -> Result<RuntimeServiceClient<Channel>, String> {
@@ -26,7 +30,9 @@ pub async fn connect(address: &str) -> Result<RuntimeServiceClient<Channel>, Str
         .timeout(CALL_TIMEOUT)
         .connect_with_connector(tower::service_fn(move |_| {
             let path = path.clone();
-            async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
+            async move {
+                Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?))
+            }
         }))
         .await
         .map_err(|e| format!("cannot connect to {address}: {e}"))?;

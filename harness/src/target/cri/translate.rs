@@ -26,9 +26,33 @@ const SPEC_KEYS: &[&str] = &[
     "restartPolicy",
     "terminationGracePeriodSeconds",
 ];
-const POD_SC_KEYS: &[&str] = &["runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "fsGroup", "sysctls"];
-const CONTAINER_KEYS: &[&str] = &["name", "image", "imagePullPolicy", "command", "args", "env", "workingDir", "securityContext"];
-const CONTAINER_SC_KEYS: &[&str] = &["runAsUser", "runAsGroup", "runAsNonRoot", "capabilities", "privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem"];
+const POD_SC_KEYS: &[&str] = &[
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "supplementalGroups",
+    "fsGroup",
+    "sysctls",
+];
+const CONTAINER_KEYS: &[&str] = &[
+    "name",
+    "image",
+    "imagePullPolicy",
+    "command",
+    "args",
+    "env",
+    "workingDir",
+    "securityContext",
+];
+const CONTAINER_SC_KEYS: &[&str] = &[
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "capabilities",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "readOnlyRootFilesystem",
+];
 const ENV_KEYS: &[&str] = &["name", "value"];
 
 fn unsupported_in(value: &Value, allowed: &[&str], path: &str, out: &mut Vec<String>) {
@@ -49,11 +73,26 @@ pub fn unsupported_fields(pod: &Pod) -> Vec<String> {
     unsupported_in(&v["metadata"], META_KEYS, "metadata", &mut out);
     let spec = &v["spec"];
     unsupported_in(spec, SPEC_KEYS, "spec", &mut out);
-    unsupported_in(&spec["securityContext"], POD_SC_KEYS, "spec.securityContext", &mut out);
-    for (i, c) in spec["containers"].as_array().into_iter().flatten().enumerate() {
+    unsupported_in(
+        &spec["securityContext"],
+        POD_SC_KEYS,
+        "spec.securityContext",
+        &mut out,
+    );
+    for (i, c) in spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let p = format!("spec.containers[{i}]");
         unsupported_in(c, CONTAINER_KEYS, &p, &mut out);
-        unsupported_in(&c["securityContext"], CONTAINER_SC_KEYS, &format!("{p}.securityContext"), &mut out);
+        unsupported_in(
+            &c["securityContext"],
+            CONTAINER_SC_KEYS,
+            &format!("{p}.securityContext"),
+            &mut out,
+        );
         for (j, e) in c["env"].as_array().into_iter().flatten().enumerate() {
             unsupported_in(e, ENV_KEYS, &format!("{p}.env[{j}]"), &mut out);
         }
@@ -65,7 +104,9 @@ pub fn unsupported_fields(pod: &Pod) -> Vec<String> {
 /// The API server's validation of host namespaces with `hostUsers: false`
 /// (kubernetes pkg/apis/core/validation), which the cri target plays.
 pub fn validation_errors(pod: &Pod) -> Vec<String> {
-    let Some(spec) = &pod.spec else { return vec!["spec: Required value".into()] };
+    let Some(spec) = &pod.spec else {
+        return vec!["spec: Required value".into()];
+    };
     let mut out = Vec::new();
     if spec.host_users == Some(false) {
         let why = "when `pod.Spec.HostUsers` is false";
@@ -104,18 +145,37 @@ pub enum Userns {
 fn userns_option(u: Userns) -> Option<proto::UserNamespace> {
     match u {
         Userns::Unset => None,
-        Userns::Node => Some(proto::UserNamespace { mode: proto::NamespaceMode::Node as i32, uids: vec![], gids: vec![] }),
+        Userns::Node => Some(proto::UserNamespace {
+            mode: proto::NamespaceMode::Node as i32,
+            uids: vec![],
+            gids: vec![],
+        }),
         Userns::Pod { base, length } => {
-            let m = proto::IdMapping { host_id: base, container_id: 0, length };
-            Some(proto::UserNamespace { mode: proto::NamespaceMode::Pod as i32, uids: vec![m], gids: vec![m] })
+            let m = proto::IdMapping {
+                host_id: base,
+                container_id: 0,
+                length,
+            };
+            Some(proto::UserNamespace {
+                mode: proto::NamespaceMode::Pod as i32,
+                uids: vec![m],
+                gids: vec![m],
+            })
         }
     }
 }
 
-fn namespace_options(pod_spec: &k8s_openapi::api::core::v1::PodSpec, u: Userns) -> proto::NamespaceOption {
+fn namespace_options(
+    pod_spec: &k8s_openapi::api::core::v1::PodSpec,
+    u: Userns,
+) -> proto::NamespaceOption {
     proto::NamespaceOption {
         network: ns_mode(pod_spec.host_network),
-        pid: if pod_spec.host_pid == Some(true) { proto::NamespaceMode::Node as i32 } else { proto::NamespaceMode::Container as i32 },
+        pid: if pod_spec.host_pid == Some(true) {
+            proto::NamespaceMode::Node as i32
+        } else {
+            proto::NamespaceMode::Container as i32
+        },
         ipc: ns_mode(pod_spec.host_ipc),
         target_id: String::new(),
         userns_options: userns_option(u),
@@ -123,19 +183,46 @@ fn namespace_options(pod_spec: &k8s_openapi::api::core::v1::PodSpec, u: Userns) 
 }
 
 /// Pod → sandbox config.
-pub fn sandbox_config(pod: &Pod, uid: &str, labels: &HashMap<String, String>, userns: Userns, log_dir: &str) -> proto::PodSandboxConfig {
+pub fn sandbox_config(
+    pod: &Pod,
+    uid: &str,
+    labels: &HashMap<String, String>,
+    userns: Userns,
+    log_dir: &str,
+) -> proto::PodSandboxConfig {
     let spec = pod.spec.clone().unwrap_or_default();
     let psc = spec.security_context.clone().unwrap_or_default();
-    let mut all_labels: HashMap<String, String> = pod.metadata.labels.clone().unwrap_or_default().into_iter().collect();
+    let mut all_labels: HashMap<String, String> = pod
+        .metadata
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     all_labels.extend(labels.clone());
     let name = pod.metadata.name.clone().unwrap_or_default();
     proto::PodSandboxConfig {
-        metadata: Some(proto::PodSandboxMetadata { name: name.clone(), uid: uid.to_string(), namespace: NAMESPACE.into(), attempt: 0 }),
-        hostname: if spec.host_network == Some(true) { String::new() } else { spec.hostname.clone().unwrap_or(name) },
+        metadata: Some(proto::PodSandboxMetadata {
+            name: name.clone(),
+            uid: uid.to_string(),
+            namespace: NAMESPACE.into(),
+            attempt: 0,
+        }),
+        hostname: if spec.host_network == Some(true) {
+            String::new()
+        } else {
+            spec.hostname.clone().unwrap_or(name)
+        },
         log_directory: log_dir.to_string(),
         labels: all_labels,
         // Passed through unchanged, so CRI-O sees its userns-mode annotation.
-        annotations: pod.metadata.annotations.clone().unwrap_or_default().into_iter().collect(),
+        annotations: pod
+            .metadata
+            .annotations
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
         linux: Some(proto::LinuxPodSandboxConfig {
             cgroup_parent: String::new(),
             security_context: Some(proto::LinuxSandboxSecurityContext {
@@ -144,9 +231,17 @@ pub fn sandbox_config(pod: &Pod, uid: &str, labels: &HashMap<String, String>, us
                 run_as_group: psc.run_as_group.map(|value| proto::Int64Value { value }),
                 readonly_rootfs: false,
                 supplemental_groups: supplemental_groups(&psc),
-                privileged: spec.containers.iter().any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true)),
+                privileged: spec
+                    .containers
+                    .iter()
+                    .any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true)),
             }),
-            sysctls: psc.sysctls.iter().flatten().map(|s| (s.name.clone(), s.value.clone())).collect(),
+            sysctls: psc
+                .sysctls
+                .iter()
+                .flatten()
+                .map(|s| (s.name.clone(), s.value.clone()))
+                .collect(),
         }),
     }
 }
@@ -174,7 +269,12 @@ pub fn effective_run_as(c: &Container, psc: &PodSecurityContext) -> (Option<i64>
 /// The kubelet's runAsNonRoot check when the uid is known from the pod
 /// (images here run as root when no uid is given).
 pub fn run_as_non_root_error(c: &Container, psc: &PodSecurityContext) -> Option<String> {
-    let non_root = c.security_context.as_ref().and_then(|s| s.run_as_non_root).or(psc.run_as_non_root) == Some(true);
+    let non_root = c
+        .security_context
+        .as_ref()
+        .and_then(|s| s.run_as_non_root)
+        .or(psc.run_as_non_root)
+        == Some(true);
     if !non_root {
         return None;
     }
@@ -186,20 +286,39 @@ pub fn run_as_non_root_error(c: &Container, psc: &PodSecurityContext) -> Option<
 }
 
 /// Container → container config.
-pub fn container_config(pod: &Pod, c: &Container, labels: &HashMap<String, String>, userns: Userns) -> proto::ContainerConfig {
+pub fn container_config(
+    pod: &Pod,
+    c: &Container,
+    labels: &HashMap<String, String>,
+    userns: Userns,
+) -> proto::ContainerConfig {
     let spec = pod.spec.clone().unwrap_or_default();
     let psc = spec.security_context.clone().unwrap_or_default();
     let csc: SecurityContext = c.security_context.clone().unwrap_or_default();
     let (uid, gid) = effective_run_as(c, &psc);
     let privileged = csc.privileged == Some(true);
     proto::ContainerConfig {
-        metadata: Some(proto::ContainerMetadata { name: c.name.clone(), attempt: 0 }),
-        image: Some(proto::ImageSpec { image: c.image.clone().unwrap_or_default(), user_specified_image: c.image.clone().unwrap_or_default() }),
+        metadata: Some(proto::ContainerMetadata {
+            name: c.name.clone(),
+            attempt: 0,
+        }),
+        image: Some(proto::ImageSpec {
+            image: c.image.clone().unwrap_or_default(),
+            user_specified_image: c.image.clone().unwrap_or_default(),
+        }),
         // Kubernetes `command` overrides the entrypoint, `args` the cmd.
         command: c.command.clone().unwrap_or_default(),
         args: c.args.clone().unwrap_or_default(),
         working_dir: c.working_dir.clone().unwrap_or_default(),
-        envs: c.env.iter().flatten().map(|e| proto::KeyValue { key: e.name.clone(), value: e.value.clone().unwrap_or_default() }).collect(),
+        envs: c
+            .env
+            .iter()
+            .flatten()
+            .map(|e| proto::KeyValue {
+                key: e.name.clone(),
+                value: e.value.clone().unwrap_or_default(),
+            })
+            .collect(),
         labels: labels.clone(),
         annotations: HashMap::new(),
         log_path: format!("{}.log", c.name),
@@ -232,30 +351,68 @@ mod tests {
 
     #[test]
     fn host_users_false_becomes_mode_pod_with_identical_maps() {
-        let p = pod(serde_json::json!({"metadata": {"name": "p", "annotations": {"io.kubernetes.cri-o.userns-mode": "auto"}}, "spec": {"hostUsers": false, "containers": [{"name": "c", "image": "busybox"}]}}));
-        let labels = crate::target::labels::for_scenario("run1", "host-users/x").into_iter().collect();
-        let s = sandbox_config(&p, "uid", &labels, Userns::Pod { base: 131072, length: 65536 }, "/tmp");
-        let u = s.linux.unwrap().security_context.unwrap().namespace_options.unwrap().userns_options.unwrap();
+        let p = pod(
+            serde_json::json!({"metadata": {"name": "p", "annotations": {"io.kubernetes.cri-o.userns-mode": "auto"}}, "spec": {"hostUsers": false, "containers": [{"name": "c", "image": "busybox"}]}}),
+        );
+        let labels = crate::target::labels::for_scenario("run1", "host-users/x")
+            .into_iter()
+            .collect();
+        let s = sandbox_config(
+            &p,
+            "uid",
+            &labels,
+            Userns::Pod {
+                base: 131072,
+                length: 65536,
+            },
+            "/tmp",
+        );
+        let u = s
+            .linux
+            .unwrap()
+            .security_context
+            .unwrap()
+            .namespace_options
+            .unwrap()
+            .userns_options
+            .unwrap();
         assert_eq!(u.mode, proto::NamespaceMode::Pod as i32);
         assert_eq!(u.uids, u.gids);
-        assert_eq!((u.uids[0].container_id, u.uids[0].host_id, u.uids[0].length), (0, 131072, 65536));
+        assert_eq!(
+            (u.uids[0].container_id, u.uids[0].host_id, u.uids[0].length),
+            (0, 131072, 65536)
+        );
         assert_eq!(s.annotations["io.kubernetes.cri-o.userns-mode"], "auto");
         assert_eq!(s.labels[crate::target::labels::SCENARIO], "host-users_x");
     }
 
     #[test]
     fn run_as_user_precedence_and_privileges() {
-        let p = pod(serde_json::json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 200}, "containers": [
-            {"name": "a", "image": "i"},
-            {"name": "b", "image": "i", "securityContext": {"runAsUser": 2000, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}
-        ]}}));
+        let p = pod(
+            serde_json::json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 200}, "containers": [
+                {"name": "a", "image": "i"},
+                {"name": "b", "image": "i", "securityContext": {"runAsUser": 2000, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}
+            ]}}),
+        );
         let spec = p.spec.clone().unwrap();
         let a = container_config(&p, &spec.containers[0], &HashMap::new(), Userns::Node);
         let b = container_config(&p, &spec.containers[1], &HashMap::new(), Userns::Node);
         let sa = a.linux.unwrap().security_context.unwrap();
         let sb = b.linux.unwrap().security_context.unwrap();
-        assert_eq!((sa.run_as_user.unwrap().value, sa.run_as_group.unwrap().value), (1000, 3000));
-        assert_eq!((sb.run_as_user.unwrap().value, sb.run_as_group.unwrap().value), (2000, 3000));
+        assert_eq!(
+            (
+                sa.run_as_user.unwrap().value,
+                sa.run_as_group.unwrap().value
+            ),
+            (1000, 3000)
+        );
+        assert_eq!(
+            (
+                sb.run_as_user.unwrap().value,
+                sb.run_as_group.unwrap().value
+            ),
+            (2000, 3000)
+        );
         assert!(!sa.no_new_privs && sb.no_new_privs);
         assert_eq!(sb.capabilities.unwrap().drop_capabilities, vec!["ALL"]);
         assert_eq!(sa.supplemental_groups, vec![200]);
@@ -263,20 +420,42 @@ mod tests {
 
     #[test]
     fn unsupported_fields_are_named() {
-        let p = pod(serde_json::json!({"metadata": {"name": "p"}, "spec": {"volumes": [{"name": "v", "emptyDir": {}}], "containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": "1"}}, "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}]}}));
-        assert_eq!(unsupported_fields(&p), vec!["spec.volumes", "spec.containers[0].resources", "spec.containers[0].securityContext.seccompProfile"]);
+        let p = pod(
+            serde_json::json!({"metadata": {"name": "p"}, "spec": {"volumes": [{"name": "v", "emptyDir": {}}], "containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": "1"}}, "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}]}}),
+        );
+        assert_eq!(
+            unsupported_fields(&p),
+            vec![
+                "spec.volumes",
+                "spec.containers[0].resources",
+                "spec.containers[0].securityContext.seccompProfile"
+            ]
+        );
     }
 
     #[test]
     fn host_namespaces_with_user_namespaces_are_invalid() {
-        let p = pod(serde_json::json!({"metadata": {"name": "p"}, "spec": {"hostUsers": false, "hostNetwork": true, "hostPID": true, "containers": [{"name": "c"}]}}));
-        assert_eq!(validation_errors(&p), vec!["spec.hostNetwork: Forbidden: when `pod.Spec.HostUsers` is false", "spec.HostPID: Forbidden: when `pod.Spec.HostUsers` is false"]);
+        let p = pod(
+            serde_json::json!({"metadata": {"name": "p"}, "spec": {"hostUsers": false, "hostNetwork": true, "hostPID": true, "containers": [{"name": "c"}]}}),
+        );
+        assert_eq!(
+            validation_errors(&p),
+            vec![
+                "spec.hostNetwork: Forbidden: when `pod.Spec.HostUsers` is false",
+                "spec.HostPID: Forbidden: when `pod.Spec.HostUsers` is false"
+            ]
+        );
     }
 
     #[test]
     fn run_as_non_root() {
-        let p = pod(serde_json::json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "c"}]}}));
+        let p = pod(
+            serde_json::json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "c"}]}}),
+        );
         let spec = p.spec.unwrap();
-        assert_eq!(run_as_non_root_error(&spec.containers[0], &spec.security_context.unwrap()).unwrap(), "container has runAsNonRoot and image will run as root");
+        assert_eq!(
+            run_as_non_root_error(&spec.containers[0], &spec.security_context.unwrap()).unwrap(),
+            "container has runAsNonRoot and image will run as root"
+        );
     }
 }

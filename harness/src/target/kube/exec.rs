@@ -11,7 +11,14 @@ use crate::observation::ExecResult;
 
 #[async_trait]
 pub trait PodExec: Send + Sync {
-    async fn exec(&self, client: &Client, namespace: &str, pod: &str, container: &str, command: &[String]) -> Result<ExecResult, String>;
+    async fn exec(
+        &self,
+        client: &Client,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        command: &[String],
+    ) -> Result<ExecResult, String>;
 }
 
 /// Exec over the API server's websocket (kube-rs `ws`).
@@ -19,10 +26,24 @@ pub struct WebSocketExec;
 
 #[async_trait]
 impl PodExec for WebSocketExec {
-    async fn exec(&self, client: &Client, namespace: &str, pod: &str, container: &str, command: &[String]) -> Result<ExecResult, String> {
+    async fn exec(
+        &self,
+        client: &Client,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        command: &[String],
+    ) -> Result<ExecResult, String> {
         let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-        let params = AttachParams::default().container(container).stdin(false).stdout(true).stderr(true);
-        let mut attached = api.exec(pod, command.to_vec(), &params).await.map_err(|e| format!("exec {command:?} in {pod}/{container}: {e}"))?;
+        let params = AttachParams::default()
+            .container(container)
+            .stdin(false)
+            .stdout(true)
+            .stderr(true);
+        let mut attached = api
+            .exec(pod, command.to_vec(), &params)
+            .await
+            .map_err(|e| format!("exec {command:?} in {pod}/{container}: {e}"))?;
         let mut stdout = String::new();
         let mut stderr = String::new();
         if let Some(mut o) = attached.stdout() {
@@ -41,12 +62,20 @@ impl PodExec for WebSocketExec {
             Some(s) => s
                 .details
                 .and_then(|d| d.causes)
-                .and_then(|c| c.into_iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+                .and_then(|c| {
+                    c.into_iter()
+                        .find(|c| c.reason.as_deref() == Some("ExitCode"))
+                })
                 .and_then(|c| c.message)
                 .and_then(|m| m.parse().ok())
                 .unwrap_or(1),
             None => 0,
         };
-        Ok(ExecResult { command: command.to_vec(), exit_code, stdout, stderr })
+        Ok(ExecResult {
+            command: command.to_vec(),
+            exit_code,
+            stdout,
+            stderr,
+        })
     }
 }

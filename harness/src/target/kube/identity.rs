@@ -16,14 +16,24 @@ pub struct Identity {
 impl Identity {
     /// An OpenShift/Kubernetes user.
     pub fn user(name: &str) -> Identity {
-        Identity { user: name.to_string(), groups: vec!["system:authenticated".into(), "system:authenticated:oauth".into()] }
+        Identity {
+            user: name.to_string(),
+            groups: vec![
+                "system:authenticated".into(),
+                "system:authenticated:oauth".into(),
+            ],
+        }
     }
 
     /// A ServiceAccount in a namespace.
     pub fn service_account(namespace: &str, name: &str) -> Identity {
         Identity {
             user: format!("system:serviceaccount:{namespace}:{name}"),
-            groups: vec!["system:serviceaccounts".into(), format!("system:serviceaccounts:{namespace}"), "system:authenticated".into()],
+            groups: vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{namespace}"),
+                "system:authenticated".into(),
+            ],
         }
     }
 }
@@ -45,12 +55,15 @@ pub fn add_headers(identity: &Option<Identity>, mut req: Request<Body>) -> Reque
 }
 
 /// The layer that makes a client act as `identity` (`None`: the harness itself).
-pub fn impersonation(identity: Option<Identity>) -> MapRequestLayer<impl Fn(Request<Body>) -> Request<Body> + Clone> {
+pub fn impersonation(
+    identity: Option<Identity>,
+) -> MapRequestLayer<impl Fn(Request<Body>) -> Request<Body> + Clone> {
     MapRequestLayer::new(move |req| add_headers(&identity, req))
 }
 
 /// A client for the real cluster acting as `identity`.
 pub fn real_client(config: &kube::Config, identity: Option<Identity>) -> Result<Client, String> {
-    let builder = ClientBuilder::try_from(config.clone()).map_err(|e| format!("cannot build a client for {}: {e}", config.cluster_url))?;
+    let builder = ClientBuilder::try_from(config.clone())
+        .map_err(|e| format!("cannot build a client for {}: {e}", config.cluster_url))?;
     Ok(builder.with_layer(&impersonation(identity)).build())
 }

@@ -16,7 +16,10 @@ pub enum NodeShell {
 
 /// The script run on the node: the pid from `crictl inspect`, then the files.
 pub fn script(container_id: &str) -> String {
-    let id: String = container_id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let id: String = container_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     format!(
         "pid=$(crictl inspect --output go-template --template '{{{{.info.pid}}}}' {id}) && echo \"pid $pid\" && echo '--uid_map' && cat /proc/$pid/uid_map && echo '--gid_map' && cat /proc/$pid/gid_map && echo '--status' && grep -E '^(Uid|Gid):' /proc/$pid/status"
     )
@@ -26,8 +29,24 @@ pub fn script(container_id: &str) -> String {
 pub fn command(shell: &NodeShell, node: &str, container_id: &str) -> (String, Vec<String>) {
     let s = script(container_id);
     match shell {
-        NodeShell::Docker { program } => (program.clone(), vec!["exec".into(), node.into(), "sh".into(), "-c".into(), s]),
-        NodeShell::OcDebug { program } => (program.clone(), vec!["debug".into(), format!("node/{node}"), "--quiet".into(), "--".into(), "chroot".into(), "/host".into(), "sh".into(), "-c".into(), s]),
+        NodeShell::Docker { program } => (
+            program.clone(),
+            vec!["exec".into(), node.into(), "sh".into(), "-c".into(), s],
+        ),
+        NodeShell::OcDebug { program } => (
+            program.clone(),
+            vec![
+                "debug".into(),
+                format!("node/{node}"),
+                "--quiet".into(),
+                "--".into(),
+                "chroot".into(),
+                "/host".into(),
+                "sh".into(),
+                "-c".into(),
+                s,
+            ],
+        ),
     }
 }
 
@@ -65,9 +84,18 @@ pub fn parse(output: &str, source: &str) -> HostView {
 /// Runs the script on the node (blocking; call from spawn_blocking).
 pub fn read(shell: &NodeShell, node: &str, container_id: &str) -> Result<HostView, String> {
     let (program, args) = command(shell, node, container_id);
-    let out = duct::cmd(&program, &args).stdout_capture().stderr_capture().unchecked().run().map_err(|e| format!("cannot run {program}: {e}"))?;
+    let out = duct::cmd(&program, &args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{program} {} failed: {}", args.first().cloned().unwrap_or_default(), String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "{program} {} failed: {}",
+            args.first().cloned().unwrap_or_default(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     let source = match shell {
         NodeShell::Docker { .. } => format!("docker exec {node}"),
@@ -82,12 +110,33 @@ mod tests {
 
     #[test]
     fn commands_and_parsing() {
-        let (p, a) = command(&NodeShell::Docker { program: "docker".into() }, "crio-1.33-worker", "cri-o://4f1e;rm -rf /");
+        let (p, a) = command(
+            &NodeShell::Docker {
+                program: "docker".into(),
+            },
+            "crio-1.33-worker",
+            "cri-o://4f1e;rm -rf /",
+        );
         assert_eq!(p, "docker");
         assert_eq!(&a[..4], &["exec", "crio-1.33-worker", "sh", "-c"]);
-        assert!(a[4].contains("crictl inspect --output go-template --template '{{.info.pid}}' crio4f1ermrf"), "{}", a[4]);
-        let (p, a) = command(&NodeShell::OcDebug { program: "oc".into() }, "worker-0", "abc");
-        assert_eq!((p.as_str(), a[1].as_str(), a[4].as_str()), ("oc", "node/worker-0", "chroot"));
+        assert!(
+            a[4].contains(
+                "crictl inspect --output go-template --template '{{.info.pid}}' crio4f1ermrf"
+            ),
+            "{}",
+            a[4]
+        );
+        let (p, a) = command(
+            &NodeShell::OcDebug {
+                program: "oc".into(),
+            },
+            "worker-0",
+            "abc",
+        );
+        assert_eq!(
+            (p.as_str(), a[1].as_str(), a[4].as_str()),
+            ("oc", "node/worker-0", "chroot")
+        );
         let v = parse("pid 4242\n--uid_map\n         0     265536      65536\n--gid_map\n 0 265536 65536\n--status\nUid:\t265536\t265536\t265536\t265536\nGid:\t265536\t265536\t265536\t265536\n", "docker exec n");
         assert_eq!(v.pid, Some(4242));
         assert_eq!(v.uid_map.unwrap().to_string(), "0 265536 65536");

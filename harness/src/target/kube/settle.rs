@@ -32,13 +32,19 @@ pub fn events_of(list: &[KubeEvent]) -> Vec<Event> {
 /// `Some(outcome)` once the pod will not change by waiting; `None` while it may.
 pub fn settle(pod: &Pod, events: &[Event]) -> Option<Outcome> {
     let status = pod.status.as_ref();
-    let statuses = status.and_then(|s| s.container_statuses.clone()).unwrap_or_default();
+    let statuses = status
+        .and_then(|s| s.container_statuses.clone())
+        .unwrap_or_default();
     for cs in &statuses {
         let state = cs.state.as_ref();
         if let Some(w) = state.and_then(|s| s.waiting.as_ref()) {
             let reason = w.reason.clone().unwrap_or_default();
             if STUCK_REASONS.contains(&reason.as_str()) {
-                return Some(Outcome::ContainerWaiting { container: cs.name.clone(), reason, message: w.message.clone().unwrap_or_default() });
+                return Some(Outcome::ContainerWaiting {
+                    container: cs.name.clone(),
+                    reason,
+                    message: w.message.clone().unwrap_or_default(),
+                });
             }
         }
         if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
@@ -51,13 +57,23 @@ pub fn settle(pod: &Pod, events: &[Event]) -> Option<Outcome> {
         }
     }
     let wanted = pod.spec.as_ref().map(|s| s.containers.len()).unwrap_or(0);
-    let running = statuses.iter().filter(|cs| cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some()).count();
+    let running = statuses
+        .iter()
+        .filter(|cs| cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some())
+        .count();
     if wanted > 0 && running == wanted {
         return Some(Outcome::Running);
     }
     // A sandbox failure shows only as an Event; the pod stays Pending.
-    if let Some(e) = events.iter().rev().find(|e| SANDBOX_FAILURES.contains(&e.reason.as_str())) {
-        return Some(Outcome::SandboxFailed { reason: e.reason.clone(), message: e.message.clone() });
+    if let Some(e) = events
+        .iter()
+        .rev()
+        .find(|e| SANDBOX_FAILURES.contains(&e.reason.as_str()))
+    {
+        return Some(Outcome::SandboxFailed {
+            reason: e.reason.clone(),
+            message: e.message.clone(),
+        });
     }
     None
 }
@@ -68,12 +84,25 @@ pub fn pending(pod: &Pod) -> Outcome {
         .status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref().and_then(|s| s.waiting.clone())));
+        .and_then(|cs| {
+            cs.iter()
+                .find_map(|c| c.state.as_ref().and_then(|s| s.waiting.clone()))
+        });
     match waiting {
-        Some(w) => Outcome::Pending { reason: w.reason, message: w.message },
+        Some(w) => Outcome::Pending {
+            reason: w.reason,
+            message: w.message,
+        },
         None => {
-            let cond = pod.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.status == "False").cloned());
-            Outcome::Pending { reason: cond.as_ref().and_then(|c| c.reason.clone()), message: cond.and_then(|c| c.message) }
+            let cond = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.status == "False").cloned());
+            Outcome::Pending {
+                reason: cond.as_ref().and_then(|c| c.reason.clone()),
+                message: cond.and_then(|c| c.message),
+            }
         }
     }
 }
@@ -93,31 +122,67 @@ mod tests {
 
     #[test]
     fn running_waiting_terminated_pending() {
-        let running = pod(serde_json::json!([{"name": "c", "image": "busybox", "imageID": "", "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-22T10:00:00Z"}}}]));
+        let running = pod(
+            serde_json::json!([{"name": "c", "image": "busybox", "imageID": "", "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-22T10:00:00Z"}}}]),
+        );
         assert_eq!(settle(&running, &[]), Some(Outcome::Running));
-        let stuck = pod(serde_json::json!([{"name": "c", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "CreateContainerError", "message": "setup user: cannot set uid to unmapped user in user namespace"}}}]));
+        let stuck = pod(
+            serde_json::json!([{"name": "c", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "CreateContainerError", "message": "setup user: cannot set uid to unmapped user in user namespace"}}}]),
+        );
         assert_eq!(
             settle(&stuck, &[]),
-            Some(Outcome::ContainerWaiting { container: "c".into(), reason: "CreateContainerError".into(), message: "setup user: cannot set uid to unmapped user in user namespace".into() })
+            Some(Outcome::ContainerWaiting {
+                container: "c".into(),
+                reason: "CreateContainerError".into(),
+                message: "setup user: cannot set uid to unmapped user in user namespace".into()
+            })
         );
-        let creating = pod(serde_json::json!([{"name": "c", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]));
+        let creating = pod(
+            serde_json::json!([{"name": "c", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]),
+        );
         assert_eq!(settle(&creating, &[]), None);
-        assert_eq!(pending(&creating), Outcome::Pending { reason: Some("ContainerCreating".into()), message: None });
-        let done = pod(serde_json::json!([{"name": "c", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0, "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]));
-        assert!(matches!(settle(&done, &[]), Some(Outcome::ContainerTerminated { exit_code: 1, .. })));
+        assert_eq!(
+            pending(&creating),
+            Outcome::Pending {
+                reason: Some("ContainerCreating".into()),
+                message: None
+            }
+        );
+        let done = pod(
+            serde_json::json!([{"name": "c", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0, "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]),
+        );
+        assert!(matches!(
+            settle(&done, &[]),
+            Some(Outcome::ContainerTerminated { exit_code: 1, .. })
+        ));
     }
 
     #[test]
     fn sandbox_failure_from_events_only() {
         let p = pod(serde_json::json!(null));
         let ev = vec![
-            Event { kind: "Normal".into(), reason: "Scheduled".into(), message: "assigned".into() },
-            Event { kind: "Warning".into(), reason: "FailedCreatePodSandBox".into(), message: "Failed to create pod sandbox: rpc error: could not find enough available IDs".into() },
+            Event {
+                kind: "Normal".into(),
+                reason: "Scheduled".into(),
+                message: "assigned".into(),
+            },
+            Event {
+                kind: "Warning".into(),
+                reason: "FailedCreatePodSandBox".into(),
+                message:
+                    "Failed to create pod sandbox: rpc error: could not find enough available IDs"
+                        .into(),
+            },
         ];
         assert_eq!(settle(&p, &ev[..1]), None);
         assert_eq!(
             settle(&p, &ev),
-            Some(Outcome::SandboxFailed { reason: "FailedCreatePodSandBox".into(), message: "Failed to create pod sandbox: rpc error: could not find enough available IDs".into() })
+            Some(Outcome::SandboxFailed {
+                reason: "FailedCreatePodSandBox".into(),
+                message:
+                    "Failed to create pod sandbox: rpc error: could not find enough available IDs"
+                        .into()
+            })
         );
     }
 }

@@ -30,12 +30,17 @@ pub struct Node {
 
 /// Whether this process runs as root (effective uid 0).
 pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| cri::host::effective_id(&s, "Uid:")) == Some(0)
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| cri::host::effective_id(&s, "Uid:"))
+        == Some(0)
 }
 
 impl Node {
     pub fn new(dir: &Path) -> Node {
-        Node { dir: dir.to_path_buf() }
+        Node {
+            dir: dir.to_path_buf(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -49,7 +54,8 @@ impl Node {
         for (name, text) in [("node.sh", NODE_SH), ("mkimages.sh", MKIMAGES_SH)] {
             let p = d.join(name);
             if std::fs::read_to_string(&p).ok().as_deref() != Some(text) {
-                std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                std::fs::write(&p, text)
+                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
             }
         }
         Ok(d.join("node.sh"))
@@ -60,16 +66,30 @@ impl Node {
             return Err("the local node needs root (it runs containerd and makes user namespaces); run as root or use --target cri/kube".into());
         }
         let script = self.scripts()?;
-        let out = duct::cmd("bash", [script.as_os_str(), command.as_ref(), self.dir.as_os_str()])
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        let out = duct::cmd(
+            "bash",
+            [script.as_os_str(), command.as_ref(), self.dir.as_os_str()],
+        )
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() && command != "status" {
-            let tail: Vec<&str> = stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
-            return Err(format!("local node {command} failed in {}:\n{}", self.dir.display(), tail.join("\n")));
+            let tail: Vec<&str> = stderr
+                .lines()
+                .rev()
+                .take(15)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            return Err(format!(
+                "local node {command} failed in {}:\n{}",
+                self.dir.display(),
+                tail.join("\n")
+            ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
@@ -82,7 +102,11 @@ impl Node {
     /// Starts the node (provisioning first when needed); returns the CRI socket.
     pub fn start(&self) -> Result<String, String> {
         let out = self.script("start")?;
-        out.lines().last().map(|s| s.trim().to_string()).filter(|s| s.starts_with("unix://")).ok_or_else(|| format!("node start printed no socket: {out}"))
+        out.lines()
+            .last()
+            .map(|s| s.trim().to_string())
+            .filter(|s| s.starts_with("unix://"))
+            .ok_or_else(|| format!("node start printed no socket: {out}"))
     }
 
     /// Stops containers, containerd and shims, and removes mounts, network
@@ -93,7 +117,11 @@ impl Node {
 
     pub fn status(&self) -> Result<NodeStatus, String> {
         let out = self.script("status")?;
-        let get = |k: &str| out.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).map(str::to_string);
+        let get = |k: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .map(str::to_string)
+        };
         Ok(NodeStatus {
             running: get("state").as_deref() == Some("running"),
             pid: get("pid").and_then(|p| p.parse().ok()),
@@ -112,7 +140,10 @@ pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> 
         return Err(TargetError::Unusable("the local node needs root (it runs containerd and makes user namespaces); run as root or use --target cri/kube".into()));
     }
     if !node.dir.join(".provisioned").exists() {
-        eprintln!("provisioning the local node in {} (containerd and runc from Debian packages; once) …", node.dir.display());
+        eprintln!(
+            "provisioning the local node in {} (containerd and runc from Debian packages; once) …",
+            node.dir.display()
+        );
     }
     let dir = node.dir.clone();
     let socket = tokio::task::spawn_blocking(move || Node::new(&dir).start())
