@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use userns_e2e::facts::TargetKind;
 use userns_e2e::runner::{Selection, Suite};
 use userns_e2e::scenario::load;
-use userns_e2e::target::cri::{CriOptions, CriTarget};
-use userns_e2e::target::local::Node;
-use userns_e2e::target::Target;
+use userns_e2e::targets::cri::{CriOptions, CriTarget};
+use userns_e2e::targets::local::Node;
+use userns_e2e::targets::Target;
 
 fn per(d: Duration, n: usize) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6 / n.max(1) as f64)
@@ -31,7 +31,8 @@ fn main() {
     let t = Instant::now();
     let mut scenarios = Vec::new();
     for _ in 0..rounds {
-        scenarios = load::load_paths(&[scenarios_dir.clone()]).expect("the suite loads");
+        scenarios =
+            load::load_paths(std::slice::from_ref(&scenarios_dir)).expect("the suite loads");
     }
     let load = t.elapsed();
     let results = userns_e2e::report::json::read(
@@ -82,7 +83,7 @@ fn main() {
     );
 
     // Wall time on the real node.
-    if !userns_e2e::target::local::is_root() {
+    if !userns_e2e::targets::local::is_root() {
         println!("suite wall time: skipped (needs root to start the local node)");
         return;
     }
@@ -114,6 +115,7 @@ fn main() {
         run_id: "bench".into(),
         timeout: None,
         runtime: rt.handle().clone(),
+        interrupted: Default::default(),
     });
     let mut times = Vec::new();
     for threads in [Some(1), None] {

@@ -163,9 +163,29 @@ pub struct Facts {
     /// user namespace by sending mode NODE (the kubelet's behaviour once
     /// `UserNamespacesSupport` is on), which makes CRI-O ignore the annotation.
     pub sends_node_userns_mode: Option<bool>,
+    /// The harness plays the kubelet itself (cri, local), so it can send or
+    /// not send user-namespace options per scenario, as the scenario's
+    /// `sendsNodeUsernsMode` requirement asks; `sends_node_userns_mode` is
+    /// then the default for scenarios that do not say.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kubelet_emulated: bool,
+    /// Facts the target could not read, each naming what and why (e.g. a
+    /// 403 listing nodes): requirements on them then skip, and the run says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
 }
 
 impl Facts {
+    /// The facts one scenario runs under: where the harness plays the
+    /// kubelet, the kubelet mode the scenario requires.
+    pub fn for_scenario(&self, requires: &crate::scenario::Requirements) -> Facts {
+        let mut facts = self.clone();
+        if let (true, Some(want)) = (self.kubelet_emulated, requires.sends_node_userns_mode) {
+            facts.sends_node_userns_mode = Some(want);
+        }
+        facts
+    }
+
     /// A one-line label for reports: `containerd 2.1.9 (local)`.
     pub fn label(&self) -> String {
         match &self.runtime {

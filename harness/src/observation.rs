@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::parse::idmap::IdMap;
 
+/// Whitespace trimmed and collapsed, so `0\t65535\n` equals `0 65535`: how
+/// observed text is recorded and compared.
+pub fn normalize_text(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Everything observed for one scenario.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -21,6 +27,10 @@ pub struct Observation {
     /// Free-form evidence lines (what was created, where, node-side reads).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Objects this scenario created that could not be removed (each names
+    /// the object and why), so `cleanup` can be pointed at them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -47,6 +57,11 @@ pub struct PodObservation {
     pub logs: Option<String>,
     /// Milliseconds from creation request to the final state.
     pub duration_ms: u64,
+    /// Milliseconds per phase of this pod's life (`sandbox`, `create`,
+    /// `start`, `settle`, `probe`, `host`, `stop`, `remove`; which ones depends
+    /// on the target), to see where a scenario's time goes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases_ms: BTreeMap<String, u64>,
 }
 
 /// The admission decision of the API server (kube), or `Admitted` for targets

@@ -242,6 +242,8 @@ pub(crate) mod tests {
                 subgids: Some(subuids),
             }],
             sends_node_userns_mode: Some(true),
+            kubelet_emulated: false,
+            unreadable: Vec::new(),
         }
     }
 

@@ -11,10 +11,11 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::facts::{Facts, TargetKind};
 use crate::judge;
+use crate::plan::{ExecPlan, KubeletUserns};
 use crate::report::results::{RunResults, ScenarioResult, Summary, SCHEMA_VERSION};
 use crate::requirements;
 use crate::scenario::Scenario;
-use crate::target::{ExecPlan, Target, TargetError};
+use crate::targets::{Executed, Target, TargetError};
 use crate::templates::Templates;
 use crate::verdict::Verdict;
 
@@ -78,7 +79,12 @@ pub struct Suite {
     /// Overrides every scenario's own timeout when set.
     pub timeout: Option<Duration>,
     pub runtime: tokio::runtime::Handle,
+    /// Set on Ctrl-C: scenarios not yet started are not started.
+    pub interrupted: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// The verdict reason of scenarios that Ctrl-C stopped or kept from starting.
+pub const INTERRUPTED: &str = "interrupted (Ctrl-C)";
 
 impl Suite {
     /// Runs the selected scenarios and returns the results of those that ran
@@ -114,7 +120,8 @@ impl Suite {
         // Our own results decide the exit code, not libtest's conclusion.
         let _ = libtest_mimic::run(&selection.arguments(), trials);
         let mut results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
-        // Trials finish in any order; reports list scenarios in file order.
+        // Trials finish in any order; reports list scenarios by id (their
+        // folder and file name), so runs line up.
         results.sort_by(|a, b| a.id.cmp(&b.id));
         RunResults {
             schema_version: SCHEMA_VERSION,
@@ -132,52 +139,71 @@ impl Suite {
     fn run_one(&self, scenario: &Scenario) -> ScenarioResult {
         let started = Instant::now();
         let spec = &scenario.spec;
-        let (verdict, observation) = match requirements::check(&spec.requires, &self.facts) {
+        // Where the harness plays the kubelet, it plays the one the scenario asks for.
+        let facts = self.facts.for_scenario(&spec.requires);
+        let (verdict, observation) = match requirements::check(&spec.requires, &facts) {
             Err(reason) => (Verdict::Skip { reason }, None),
+            Ok(()) if self.interrupted.load(std::sync::atomic::Ordering::SeqCst) => (
+                Verdict::Error {
+                    reason: INTERRUPTED.into(),
+                },
+                None,
+            ),
             Ok(()) => {
                 let timeout = self
                     .timeout
                     .or(spec.timeout)
                     .unwrap_or_else(|| default_timeout(self.facts.target));
+                // The target gives up on the scenario after this (and still
+                // removes what it made).
+                let budget = timeout * (spec.pods.len() as u32 + 1) + Duration::from_secs(30);
                 let plan = ExecPlan {
                     templates: self.templates.clone(),
                     probes: spec
                         .pods
                         .iter()
-                        .map(|case| judge::probe_plan(case, &self.facts))
+                        .map(|case| judge::probe_plan(case, &facts))
                         .collect(),
                     timeout,
+                    budget,
                     run_id: self.run_id.clone(),
+                    kubelet: match facts.sends_node_userns_mode {
+                        Some(false) => KubeletUserns::GateOff,
+                        _ => KubeletUserns::GateOn,
+                    },
                 };
-                // A safety net above the target's own per-pod timeouts, so a
-                // wedged target cannot hang the run.
-                let budget = timeout * (spec.pods.len() as u32 + 1) + Duration::from_secs(30);
+                // A last safety net above the target's own budget and its
+                // bounded removal, so a wedged target cannot hang the run.
+                let net =
+                    budget + crate::targets::lifecycle::CLOSE_BUDGET + Duration::from_secs(30);
                 let executed = self.runtime.block_on(async {
-                    tokio::time::timeout(budget, self.target.execute(scenario, &plan)).await
+                    tokio::time::timeout(net, self.target.execute(scenario, &plan)).await
                 });
+                let interrupted = self.interrupted.load(std::sync::atomic::Ordering::SeqCst);
                 match executed {
-                    Ok(Ok(observation)) => {
-                        let verdict =
-                            judge::judge(spec, &self.facts, &self.templates, &observation);
+                    Ok(Executed {
+                        observation,
+                        error: None,
+                    }) => {
+                        let verdict = judge::judge(spec, &facts, &self.templates, &observation);
                         (verdict, Some(observation))
                     }
-                    Ok(Err(TargetError::Cancelled)) => (
-                        Verdict::Error {
-                            reason: "cancelled".into(),
-                        },
-                        None,
-                    ),
-                    Ok(Err(e)) => (
-                        Verdict::Error {
-                            reason: e.to_string(),
-                        },
-                        None,
-                    ),
+                    Ok(Executed {
+                        observation,
+                        error: Some(e),
+                    }) => {
+                        let reason = match e {
+                            TargetError::Cancelled => INTERRUPTED.to_string(),
+                            _ if interrupted => format!("{INTERRUPTED}: {}", e.chain()),
+                            e => e.chain(),
+                        };
+                        (Verdict::Error { reason }, Some(observation))
+                    }
                     Err(_) => (
                         Verdict::Error {
                             reason: format!(
                                 "no result from the target within {}",
-                                humantime::format_duration(budget)
+                                humantime::format_duration(net)
                             ),
                         },
                         None,

@@ -101,6 +101,15 @@ impl schemars::JsonSchema for VersionReq {
     }
 }
 
+impl schemars::JsonSchema for Version {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Version".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "description": "major.minor.patch"})
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,14 +131,5 @@ mod tests {
         assert!(!Version::parse("1.29.4").unwrap().satisfies(&req));
         assert!(!Version::parse("1.30.0").unwrap().satisfies(&req));
         assert!(VersionReq::parse("banana").is_err());
-    }
-}
-
-impl schemars::JsonSchema for Version {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Version".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({"type": "string", "description": "major.minor.patch"})
     }
 }

@@ -15,11 +15,12 @@ use kube::client::{Body, ClientBuilder};
 use serde_json::{json, Value};
 use userns_e2e::observation::{Admission, Event, ExecResult, Outcome, PodObservation, Probe};
 use userns_e2e::parse::idmap;
+use userns_e2e::plan::{ExecPlan, KubeletUserns, ProbePlan};
 use userns_e2e::scenario::{load, Scenario};
-use userns_e2e::target::kube::exec::PodExec;
-use userns_e2e::target::kube::identity;
-use userns_e2e::target::kube::{ClientFactory, KubeOptions, KubeTarget};
-use userns_e2e::target::{ExecPlan, ProbePlan, Target};
+use userns_e2e::targets::kube::exec::PodExec;
+use userns_e2e::targets::kube::identity;
+use userns_e2e::targets::kube::{ClientFactory, KubeOptions, KubeTarget};
+use userns_e2e::targets::{Target, TargetError};
 
 const NS: &str = "userns-e2e-x7k2p";
 
@@ -162,7 +163,7 @@ impl PodExec for FakeExec {
         _: &str,
         _: &str,
         command: &[String],
-    ) -> Result<ExecResult, String> {
+    ) -> Result<ExecResult, TargetError> {
         let key = command.join(" ");
         match self.0.get(&key) {
             Some(out) => Ok(ExecResult {
@@ -171,7 +172,7 @@ impl PodExec for FakeExec {
                 stdout: out.clone(),
                 stderr: String::new(),
             }),
-            None => Err(format!("no canned output for {key}")),
+            None => Err(TargetError::scenario(format!("no canned output for {key}"))),
         }
     }
 }
@@ -266,8 +267,14 @@ async fn execute(
         probes: vec![ProbePlan::default()],
         timeout,
         run_id: "run1".into(),
+        budget: timeout + Duration::from_secs(30),
+        kubelet: KubeletUserns::GateOn,
     };
-    let r = target.execute(s, &plan).await.map_err(|e| e.to_string());
+    let r = target
+        .execute(s, &plan)
+        .await
+        .into_result()
+        .map_err(|e| e.chain());
     let log = seen.lock().unwrap().clone();
     (r, log, facts)
 }
@@ -355,6 +362,7 @@ async fn admitted_pod_runs_and_exec_reads_the_maps() {
             host: None,
             logs: None,
             duration_ms: o.pods[0].duration_ms,
+            phases_ms: o.pods[0].phases_ms.clone(),
         }]
     );
     assert_eq!(facts.runtime.as_ref().unwrap().reported_version, "1.33.2");
@@ -766,8 +774,14 @@ async fn node_evidence_reads_the_host_view_through_docker_exec_on_kind() {
         probes: vec![ProbePlan::default()],
         timeout: Duration::from_secs(5),
         run_id: "run1".into(),
+        budget: Duration::from_secs(40),
+        kubelet: KubeletUserns::GateOn,
     };
-    let o = target.execute(&scenario("", ""), &plan).await.unwrap();
+    let o = target
+        .execute(&scenario("", ""), &plan)
+        .await
+        .into_result()
+        .unwrap();
     let host = o.pods[0].host.clone().expect("a host view");
     assert_eq!(
         (host.pid, host.host_uid, host.source.as_str()),

@@ -143,6 +143,8 @@ pub fn sample() -> RunResults {
                 subgids: None,
             }],
             sends_node_userns_mode: Some(true),
+            kubelet_emulated: false,
+            unreadable: Vec::new(),
         },
         summary: Summary::of(&results),
         results,

@@ -53,15 +53,12 @@ pub fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
     }
 }
 
-/// The async runtime for commands that talk to a target; `Err` is the exit code.
-pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+/// The async runtime for commands that talk to a target.
+pub fn runtime() -> Result<tokio::runtime::Runtime, crate::exit::CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
-            crate::exit::TARGET_UNUSABLE
-        })
+        .map_err(|e| crate::exit::CliError::environment("cannot start the async runtime", e))
 }
 
 /// Writes to stdout, ignoring a closed pipe (`userns-e2e schema | head`).
@@ -104,14 +101,15 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.verbose);
-    match cli.command {
+    let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::List(a) => validate::list(a),
         Command::Validate(a) => validate::validate(a),
         Command::Schema(a) => validate::schema(a),
-        Command::Compare(a) => compare::compare(a),
+        Command::Compare(a) => return compare::compare(a),
         Command::Cleanup(a) => cleanup::cleanup(a),
         Command::Node(a) => node::node(a),
-        Command::Cluster(a) => cluster::cluster(a),
-    }
+        Command::Cluster(a) => return cluster::cluster(a),
+    };
+    crate::exit::finish(result)
 }

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::exit;
-use crate::target::local::Node;
+use crate::exit::{CliError, Status};
+use crate::targets::local::Node;
 
 #[derive(Debug, clap::Args)]
 pub struct NodeArgs {
@@ -29,7 +29,7 @@ pub enum NodeAction {
     Status,
 }
 
-pub fn node(args: NodeArgs) -> i32 {
+pub fn node(args: NodeArgs) -> Result<Status, CliError> {
     let node = Node::new(&args.node_dir);
     let result = match args.action {
         NodeAction::Start => node.start().map(|socket| println!("{socket}")),
@@ -47,11 +47,8 @@ pub fn node(args: NodeArgs) -> i32 {
             }
         }),
     };
-    match result {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::TARGET_UNUSABLE
-        }
-    }
+    result.map_err(|e| {
+        CliError::environment(format!("local node in {}", args.node_dir.display()), e)
+    })?;
+    Ok(Status::Ok)
 }

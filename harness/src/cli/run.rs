@@ -1,17 +1,17 @@
 //! `run`: load, connect, run the suite, write reports, pick the exit code.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::target_args::{self, TargetArgs};
-use crate::exit;
+use crate::exit::{CliError, Status};
 use crate::report::results::RunResults;
 use crate::runner::{self, Selection, Suite};
-use crate::target::TargetError;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 all passed or skipped, 1 a scenario failed or errored, 2 bad input or usage, 3 the target is unusable."
+    after_help = "Exit codes: 0 all passed or skipped, 1 a scenario failed or errored, 2 bad input or usage, 3 the target is unusable, 130 interrupted (reports written)."
 )]
 pub struct RunArgs {
     #[command(flatten)]
@@ -46,14 +46,14 @@ pub struct RunArgs {
 }
 
 /// Splits positional arguments into scenario paths and at most one filter.
-fn paths_and_filter(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>), String> {
+fn paths_and_filter(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>), CliError> {
     let (paths, filters): (Vec<&String>, Vec<&String>) =
         args.iter().partition(|a| Path::new(a).exists());
     if filters.len() > 1 {
-        return Err(format!(
+        return Err(CliError::Usage(format!(
             "{} are neither existing paths nor a single filter; give at most one filter (missing scenario path?)",
             filters.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ")
-        ));
+        )));
     }
     Ok((
         crate::cli::default_paths(paths.into_iter().map(PathBuf::from).collect()),
@@ -61,31 +61,10 @@ fn paths_and_filter(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>), S
     ))
 }
 
-pub fn run(args: RunArgs) -> i32 {
-    let (paths, filter) = match paths_and_filter(&args.args) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
-    };
-    if let Err(e) = args.target.check() {
-        eprintln!("error: {e}");
-        return exit::BAD_INPUT;
-    }
-    let scenarios = match crate::scenario::load::load_paths(&paths) {
-        Ok(s) => s,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("error: {e}");
-            }
-            eprintln!(
-                "{} error(s) in scenario files; nothing was run",
-                errors.len()
-            );
-            return exit::BAD_INPUT;
-        }
-    };
+pub fn run(args: RunArgs) -> Result<Status, CliError> {
+    let (paths, filter) = paths_and_filter(&args.args)?;
+    args.target.check()?;
+    let scenarios = super::validate::load(&paths)?;
     let selection = Selection {
         filter,
         skip: args.skip.clone(),
@@ -95,18 +74,13 @@ pub fn run(args: RunArgs) -> i32 {
     };
     if args.list {
         runner::list(&scenarios, &selection);
-        return exit::OK;
+        return Ok(Status::Ok);
     }
-    let rt = match crate::cli::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    let code = run_on_target(&rt, &args, &scenarios, &selection);
-    if args.target.kind() == crate::facts::TargetKind::Local && !args.target.keep_node {
-        crate::target::local::stop_after_run(&args.target);
-    }
+    let rt = crate::cli::runtime()?;
+    let result = run_on_target(&rt, &args, &scenarios, &selection);
+    args.target.stop_local_node();
     rt.shutdown_timeout(std::time::Duration::from_secs(5));
-    code
+    result
 }
 
 fn run_on_target(
@@ -114,23 +88,20 @@ fn run_on_target(
     args: &RunArgs,
     scenarios: &[crate::scenario::Scenario],
     selection: &Selection,
-) -> i32 {
-    let connected = rt.block_on(async {
+) -> Result<Status, CliError> {
+    let (target, facts) = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;
         let facts = target.facts().await?;
-        Ok::<_, TargetError>((target, facts))
-    });
-    let (target, facts) = match connected {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TARGET_UNUSABLE;
-        }
-    };
-    let target: Arc<dyn crate::target::Target> = Arc::from(target);
+        Ok::<_, CliError>((target, facts))
+    })?;
+    let target: Arc<dyn crate::targets::Target> = Arc::from(target);
     let run_id = runner::new_run_id();
     // The run id is the value of the userns-e2e.io/run label on everything this run makes.
     eprintln!("target: {} (run {run_id})", facts.label());
+    for what in &facts.unreadable {
+        eprintln!("warning: could not read {what}; requirements on it will skip");
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
     let suite = Arc::new(Suite {
         templates: target.templates(&facts),
         target: target.clone(),
@@ -138,28 +109,23 @@ fn run_on_target(
         run_id: run_id.clone(),
         timeout: args.timeout,
         runtime: rt.handle().clone(),
+        interrupted: interrupted.clone(),
     });
-    // Ctrl-C: remove what this run created, then leave with the usual code for SIGINT.
-    let interrupt_target = target.clone();
-    let interrupt_run = run_id.clone();
-    let local_args = args.target.clone();
-    rt.spawn(async move {
+    // Ctrl-C: no new scenario starts, what this run made is removed, the
+    // scenarios in flight end with an error; the reports are still written
+    // below and the exit code is 130.
+    let on_interrupt = rt.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
+            interrupted.store(true, Ordering::SeqCst);
             eprintln!("interrupted: removing what this run created …");
-            for line in interrupt_target.cancel_run(&interrupt_run).await {
+            for line in target.cancel_run(&run_id).await {
                 eprintln!("  {line}");
             }
-            if local_args.kind() == crate::facts::TargetKind::Local && !local_args.keep_node {
-                crate::target::local::stop_after_run(&local_args);
-            }
-            std::process::exit(130);
         }
     });
     let results = suite.run(scenarios, selection);
-    if let Err(e) = write_reports(args, &results) {
-        eprintln!("error: {e}");
-        return exit::BAD_INPUT;
-    }
+    on_interrupt.abort();
+    write_reports(args, &results)?;
     let s = &results.summary;
     eprintln!(
         "{} passed, {} failed, {} errored, {} skipped ({})",
@@ -169,26 +135,33 @@ fn run_on_target(
         s.skipped,
         results.environment.label()
     );
-    if s.failed + s.errored > 0 {
-        exit::FAILED
+    Ok(if suite.interrupted.load(Ordering::SeqCst) {
+        Status::Interrupted
+    } else if s.failed + s.errored > 0 {
+        Status::Failed
     } else {
-        exit::OK
-    }
+        Status::Ok
+    })
 }
 
-fn write_reports(args: &RunArgs, results: &RunResults) -> Result<(), String> {
-    let write = |path: &Path, text: String| -> Result<(), String> {
+fn write_reports(args: &RunArgs, results: &RunResults) -> Result<(), CliError> {
+    let write = |path: &Path, text: String| -> Result<(), CliError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                .map_err(|e| CliError::file(format!("cannot create {}", dir.display()), e))?;
         }
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        std::fs::write(path, text)
+            .map_err(|e| CliError::file(format!("cannot write {}", path.display()), e))
     };
     if let Some(p) = &args.json {
         write(p, crate::report::json::to_string(results))?;
     }
     if let Some(p) = &args.junit {
-        write(p, crate::report::junit::render(results)?)?;
+        let xml = crate::report::junit::render(results).map_err(|source| CliError::Report {
+            what: "JUnit",
+            source,
+        })?;
+        write(p, xml)?;
     }
     if let Some(p) = &args.markdown {
         write(p, crate::report::markdown::render(results))?;
@@ -212,6 +185,7 @@ mod tests {
         assert_eq!(filter, None);
         assert!(paths_and_filter(&["nope-1".into(), "nope-2".into()])
             .unwrap_err()
+            .to_string()
             .contains("nope-1"));
     }
 }

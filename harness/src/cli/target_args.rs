@@ -2,8 +2,12 @@
 
 use std::path::PathBuf;
 
+use crate::exit::CliError;
 use crate::facts::TargetKind;
-use crate::target::{Target, TargetError};
+use crate::targets::cri::CriOptions;
+use crate::targets::kube::{KubeConnect, KubeOptions};
+use crate::targets::local::LocalOptions;
+use crate::targets::{self, Target, TargetOptions};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
@@ -24,12 +28,6 @@ pub struct TargetArgs {
     /// Leave the local node running after the run.
     #[arg(long)]
     pub keep_node: bool,
-    /// cri/local: play a kubelet without UserNamespacesSupport, which sends no
-    /// user-namespace options for pods without `hostUsers: false` (CRI-O then
-    /// reads its userns-mode annotation). Default: send mode NODE, as kubelets
-    /// with the gate on do.
-    #[arg(long)]
-    pub legacy_kubelet: bool,
     /// kubeconfig file (kube target).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
@@ -53,7 +51,7 @@ pub struct TargetArgs {
 
 impl TargetArgs {
     /// Options that only one target understands are refused elsewhere, not ignored.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), CliError> {
         let kind = self.kind();
         let mut wrong = Vec::new();
         if kind != TargetKind::Kube {
@@ -69,9 +67,6 @@ impl TargetArgs {
                 }
             }
         }
-        if kind == TargetKind::Kube && self.legacy_kubelet {
-            wrong.push("--legacy-kubelet");
-        }
         if kind != TargetKind::Cri && self.socket.is_some() {
             wrong.push("--socket");
         }
@@ -81,10 +76,10 @@ impl TargetArgs {
         if wrong.is_empty() {
             Ok(())
         } else {
-            Err(format!(
+            Err(CliError::Usage(format!(
                 "{} cannot be used with --target {kind}",
                 wrong.join(", ")
-            ))
+            )))
         }
     }
 
@@ -97,13 +92,47 @@ impl TargetArgs {
             None => TargetKind::Local,
         }
     }
+
+    /// The selected target's own options.
+    pub fn options(&self) -> Result<TargetOptions, CliError> {
+        Ok(match self.kind() {
+            TargetKind::Local => TargetOptions::Local(LocalOptions {
+                node_dir: self.node_dir.clone(),
+                image: self.image.clone(),
+            }),
+            TargetKind::Cri => TargetOptions::Cri {
+                socket: self.socket.clone().ok_or_else(|| {
+                    CliError::Usage("--target cri needs --socket unix:///path/to/cri.sock".into())
+                })?,
+                options: CriOptions {
+                    image: self.image.clone(),
+                    state_dir: targets::cri_state_dir(&self.node_dir),
+                    ..CriOptions::default()
+                },
+            },
+            TargetKind::Kube => TargetOptions::Kube(KubeConnect {
+                kubeconfig: self.kubeconfig.clone(),
+                context: self.context.clone(),
+                options: KubeOptions {
+                    keep: self.keep,
+                    as_user: self.as_user.clone(),
+                    image: self.image.clone(),
+                    node_evidence: self.node_evidence,
+                    ..KubeOptions::default()
+                },
+            }),
+        })
+    }
+
+    /// Stops the local node after a command unless `--keep-node`.
+    pub fn stop_local_node(&self) {
+        if self.kind() == TargetKind::Local && !self.keep_node {
+            targets::local::stop_after_run(&self.node_dir);
+        }
+    }
 }
 
 /// Connects to the selected target.
-pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> {
-    match args.kind() {
-        TargetKind::Local => crate::target::local::connect(args).await,
-        TargetKind::Cri => crate::target::cri::connect(args).await,
-        TargetKind::Kube => crate::target::kube::connect(args).await,
-    }
+pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, CliError> {
+    Ok(targets::connect(args.options()?).await?)
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::exit;
+use crate::exit::{CliError, Status};
 use crate::scenario::{load, Requirements, Scenario, ScenarioFile};
 
 #[derive(Debug, clap::Args)]
@@ -30,30 +30,29 @@ pub struct SchemaArgs {
     pub write: Option<PathBuf>,
 }
 
-/// Loads scenarios, printing every error; `Err` carries the exit code.
-fn load_or_report(paths: Vec<PathBuf>) -> Result<Vec<Scenario>, i32> {
-    load::load_paths(&crate::cli::default_paths(paths)).map_err(|errors| {
+/// Loads scenarios, printing every error with its place.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, CliError> {
+    load::load_paths(paths).map_err(|errors| {
         for e in &errors {
             eprintln!("error: {e}");
         }
-        eprintln!("{} error(s)", errors.len());
-        exit::BAD_INPUT
+        CliError::Input(format!("{} error(s)", errors.len()))
     })
 }
 
-pub fn validate(args: ValidateArgs) -> i32 {
-    match load_or_report(args.paths) {
-        Err(code) => code,
-        Ok(scenarios) => {
-            for s in &scenarios {
-                for w in load::lint(s) {
-                    eprintln!("warning: {w}");
-                }
-            }
-            println!("ok: {} scenario files", scenarios.len());
-            exit::OK
+fn load_or_report(paths: Vec<PathBuf>) -> Result<Vec<Scenario>, CliError> {
+    load(&crate::cli::default_paths(paths))
+}
+
+pub fn validate(args: ValidateArgs) -> Result<Status, CliError> {
+    let scenarios = load_or_report(args.paths)?;
+    for s in &scenarios {
+        for w in load::lint(s) {
+            eprintln!("warning: {w}");
         }
     }
+    println!("ok: {} scenario files", scenarios.len());
+    Ok(Status::Ok)
 }
 
 /// Requirements in one compact line, e.g. `runtime=cri-o >=1.29.5, targets=kube`.
@@ -109,11 +108,8 @@ pub fn requirements_line(r: &Requirements) -> String {
     }
 }
 
-pub fn list(args: ListArgs) -> i32 {
-    let scenarios = match load_or_report(args.paths) {
-        Err(code) => return code,
-        Ok(s) => s,
-    };
+pub fn list(args: ListArgs) -> Result<Status, CliError> {
+    let scenarios = load_or_report(args.paths)?;
     if args.json {
         let items: Vec<_> = scenarios
             .iter()
@@ -143,7 +139,7 @@ pub fn list(args: ListArgs) -> i32 {
         }
         crate::cli::print_stdout(&text);
     }
-    exit::OK
+    Ok(Status::Ok)
 }
 
 /// The JSON Schema of scenario files, pretty-printed.
@@ -152,23 +148,16 @@ pub fn schema_text() -> String {
     serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }
 
-pub fn schema(args: SchemaArgs) -> i32 {
+pub fn schema(args: SchemaArgs) -> Result<Status, CliError> {
     let text = if args.results {
         crate::report::results::schema_text()
     } else {
         schema_text()
     };
     match args.write {
-        None => {
-            crate::cli::print_stdout(&text);
-            exit::OK
-        }
-        Some(p) => match std::fs::write(&p, text) {
-            Ok(()) => exit::OK,
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", p.display());
-                exit::BAD_INPUT
-            }
-        },
+        None => crate::cli::print_stdout(&text),
+        Some(p) => std::fs::write(&p, text)
+            .map_err(|e| CliError::file(format!("cannot write {}", p.display()), e))?,
     }
+    Ok(Status::Ok)
 }

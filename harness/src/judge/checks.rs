@@ -103,7 +103,7 @@ fn outcome_ok(e: &OutcomeExpect, o: &Outcome) -> bool {
 fn not_observed(pod: &PodObservation) -> String {
     match &pod.outcome {
         Outcome::Running => "(not observed)".into(),
-        o => format!("(not observed: {})", o.to_string()),
+        o => format!("(not observed: {})", o),
     }
 }
 

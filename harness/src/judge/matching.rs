@@ -1,13 +1,9 @@
 //! Matching single observed values against the scenario's matchers.
 
+use crate::observation::normalize_text;
 use crate::parse::idmap::{IdMap, IdMapLine};
 use crate::scenario::matchers::{LineMatch, MapExpect, TextMatch, ValueMatch};
 use crate::templates::Templates;
-
-/// Whitespace trimmed and collapsed, so `0\t65535\n` equals `0 65535`.
-pub fn normalize(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 /// `Ok(true/false)` for a decision; `Err` when a template value is missing.
 pub fn value_matches(m: &ValueMatch, observed: u64, templates: &Templates) -> Result<bool, String> {
@@ -31,7 +27,7 @@ pub fn value_matches(m: &ValueMatch, observed: u64, templates: &Templates) -> Re
         } => {
             min.is_none_or(|m| observed >= m)
                 && max.is_none_or(|m| observed <= m)
-                && multiple_of.is_none_or(|m| m != 0 && observed % m == 0)
+                && multiple_of.is_none_or(|m| m != 0 && observed.is_multiple_of(m))
         }
     })
 }
@@ -99,7 +95,7 @@ pub fn describe_map(m: &MapExpect, templates: &Templates) -> String {
 pub fn text_matches(m: &TextMatch, observed: &str, templates: &Templates) -> Result<bool, String> {
     let fill = |s: &str| crate::templates::substitute_str(s, templates);
     Ok(match m {
-        TextMatch::Equals(s) => normalize(&fill(s)?) == normalize(observed),
+        TextMatch::Equals(s) => normalize_text(&fill(s)?) == normalize_text(observed),
         TextMatch::Contains(s) => observed.contains(fill(s)?.as_str()),
         TextMatch::Matches(r) => r.is_match(observed),
     })

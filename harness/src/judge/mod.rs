@@ -6,9 +6,9 @@ pub mod matching;
 
 use crate::facts::Facts;
 use crate::observation::Observation;
+use crate::plan::ProbePlan;
 use crate::requirements::condition_holds;
 use crate::scenario::{Expect, PodCase, ScenarioFile};
-use crate::target::ProbePlan;
 use crate::templates::Templates;
 use crate::verdict::{Check, Verdict};
 
@@ -21,13 +21,37 @@ pub fn resolve_expect(case: &PodCase, facts: &Facts) -> Expect {
         .iter()
         .filter(|c| condition_holds(&c.when, facts))
     {
-        let o = c.expect.clone();
-        macro_rules! over {
-            ($($f:ident),*) => { $( if o.$f.is_some() { e.$f = o.$f; } )* };
-        }
-        over!(admission, scc, outcome, uid_map, gid_map, id, host_uid, sysctls, exec);
+        // Destructured without `..`: a new expectation field that is not
+        // laid over here is a compile error, not a silently ignored case.
+        let Expect {
+            admission,
+            scc,
+            outcome,
+            uid_map,
+            gid_map,
+            id,
+            host_uid,
+            sysctls,
+            exec,
+        } = c.expect.clone();
+        over(&mut e.admission, admission);
+        over(&mut e.scc, scc);
+        over(&mut e.outcome, outcome);
+        over(&mut e.uid_map, uid_map);
+        over(&mut e.gid_map, gid_map);
+        over(&mut e.id, id);
+        over(&mut e.host_uid, host_uid);
+        over(&mut e.sysctls, sysctls);
+        over(&mut e.exec, exec);
     }
     e
+}
+
+/// A case's field replaces the default's when the case sets it.
+fn over<T>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
+    }
 }
 
 /// What a target must read from a pod for its expectation.

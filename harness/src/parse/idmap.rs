@@ -146,6 +146,20 @@ impl From<IdMap> for Vec<String> {
     }
 }
 
+impl schemars::JsonSchema for IdMap {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "IdMap".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "array",
+            "description": "Lines of /proc/<pid>/uid_map or gid_map: \"inside outside length\"",
+            "items": {"type": "string", "pattern": "^[0-9]+ [0-9]+ [0-9]+$"},
+            "minItems": 1
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,19 +195,5 @@ mod tests {
         fn never_panics(s in "(?s).{0,120}") {
             let _ = parse(&s);
         }
-    }
-}
-
-impl schemars::JsonSchema for IdMap {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "IdMap".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "array",
-            "description": "Lines of /proc/<pid>/uid_map or gid_map: \"inside outside length\"",
-            "items": {"type": "string", "pattern": "^[0-9]+ [0-9]+ [0-9]+$"},
-            "minItems": 1
-        })
     }
 }

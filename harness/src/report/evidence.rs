@@ -29,7 +29,7 @@ pub fn render(o: &Observation) -> String {
         if let Some(scc) = &p.scc {
             let _ = writeln!(s, "  scc: {scc}");
         }
-        let _ = writeln!(s, "  outcome: {}", p.outcome.to_string());
+        let _ = writeln!(s, "  outcome: {}", p.outcome);
         let i = &p.inside;
         if let Some(m) = &i.uid_map {
             let _ = writeln!(s, "  uid_map: {}", m.to_string().replace('\n', " | "));

@@ -32,7 +32,7 @@ fn runtime_tag(results: &RunResults) -> String {
         .collect()
 }
 
-pub fn render(results: &RunResults) -> Result<String, String> {
+pub fn render(results: &RunResults) -> Result<String, super::ReportError> {
     let env = &results.environment;
     let mut report = Report::new("userns-e2e");
     let mut suite = TestSuite::new(format!("userns-e2e ({})", env.label()));
@@ -106,10 +106,12 @@ pub fn render(results: &RunResults) -> Result<String, String> {
             out.push_str(&super::evidence::render(o));
         }
         case.set_system_out(out);
+        // Objects the scenario could not remove, so `cleanup` can be aimed at them.
+        if let Some(o) = r.observation.as_ref().filter(|o| !o.leftovers.is_empty()) {
+            case.set_system_err(format!("left behind:\n  {}\n", o.leftovers.join("\n  ")));
+        }
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);
-    report
-        .to_string()
-        .map_err(|e| format!("cannot render JUnit: {e}"))
+    report.to_string().map_err(super::ReportError::Junit)
 }

@@ -8,9 +8,10 @@ use libtest_mimic::{Failed, Trial};
 use userns_e2e::facts::TargetKind;
 use userns_e2e::observation::{Admission, Observation, Outcome, PodObservation};
 use userns_e2e::parse::idmap::IdMap;
+use userns_e2e::plan::{ExecPlan, KubeletUserns, ProbePlan};
 use userns_e2e::scenario::{load, Scenario};
-use userns_e2e::target::cri::{CriOptions, CriTarget};
-use userns_e2e::target::{ExecPlan, ProbePlan, Target, TargetError};
+use userns_e2e::targets::cri::{CriOptions, CriTarget};
+use userns_e2e::targets::{Target, TargetError};
 
 use crate::NodeCtx;
 
@@ -53,9 +54,11 @@ fn run(ctx: &NodeCtx, s: &Scenario, probes: Vec<ProbePlan>) -> Result<Observatio
             templates: target.templates(&facts),
             probes,
             timeout: Duration::from_secs(30),
+            budget: Duration::from_secs(120),
             run_id: run_id.clone(),
+            kubelet: KubeletUserns::GateOn,
         };
-        let result = target.execute(s, &plan).await;
+        let result = target.execute(s, &plan).await.into_result();
         let left = target.sandboxes_of_run(&run_id).await?;
         assert!(left.is_empty(), "sandboxes left behind: {left:?}");
         result
@@ -233,7 +236,9 @@ pub fn trials(ctx: &NodeCtx) -> Vec<Trial> {
         move || {
             let spec = "        volumes: [{name: v, emptyDir: {}}]\n";
             match run(&c, &scenario("unsupported", &[pod("vol", spec)]), vec![]) {
-                Err(TargetError::Scenario(m)) if m.contains("spec.volumes") => Ok(()),
+                Err(e @ TargetError::Scenario { .. }) if e.chain().contains("spec.volumes") => {
+                    Ok(())
+                }
                 other => {
                     Err(format!("expected an error naming spec.volumes, got {other:?}").into())
                 }

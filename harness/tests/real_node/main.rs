@@ -10,7 +10,7 @@ mod node_cases;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use userns_e2e::target::local::Node;
+use userns_e2e::targets::local::Node;
 
 /// What trials get to know about the running node.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
 
 fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
-    if !userns_e2e::target::local::is_root() {
+    if !userns_e2e::targets::local::is_root() {
         eprintln!(
             "real_node: these tests need root (they start containerd and make user namespaces)"
         );

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
 use userns_e2e::report::json;
-use userns_e2e::target::local::Node;
+use userns_e2e::targets::local::Node;
 use userns_e2e::verdict::Verdict;
 use userns_e2e::version::Version;
 
@@ -115,7 +115,7 @@ pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
 
 /// Starts a second node, kills its containerd after the first scenario
 /// finishes, and checks the run ends with error verdicts and nothing hangs.
-fn killed_mid_run(ctx: &NodeCtx, dir: &PathBuf) -> Result<(), Failed> {
+fn killed_mid_run(ctx: &NodeCtx, dir: &std::path::Path) -> Result<(), Failed> {
     let node = Node::new(dir);
     let socket = node.start()?;
     let pid = node.status()?.pid.ok_or("no containerd pid")?;
@@ -238,9 +238,9 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
         .enable_all()
         .build()?;
     let left = rt.block_on(async {
-        let t = userns_e2e::target::cri::CriTarget::connect(
+        let t = userns_e2e::targets::cri::CriTarget::connect(
             &ctx.socket,
-            userns_e2e::target::cri::CriOptions {
+            userns_e2e::targets::cri::CriOptions {
                 state_dir: ctx.dir.join("cri-tests"),
                 ..Default::default()
             },

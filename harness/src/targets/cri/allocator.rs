@@ -14,6 +14,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::facts::SubIdRange;
 
+#[derive(Debug, thiserror::Error)]
+pub enum AllocatorError {
+    #[error("idsPerPod {0} must be a positive multiple of 65536")]
+    IdsPerPod(u32),
+    #[error(
+        "the kubelet user's subordinate range {start}:{count} is not a multiple of {ids_per_pod}"
+    )]
+    Unaligned {
+        start: u64,
+        count: u64,
+        ids_per_pod: u32,
+    },
+    #[error("allocator state {}", path.display())]
+    State {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no free user-namespace slot: all {slots} slots of {ids_per_pod} ids from {first} are in use")]
+    Full {
+        slots: u64,
+        ids_per_pod: u32,
+        first: u64,
+    },
+    #[error("slot {0} lies above 2^32")]
+    AboveU32(u64),
+}
+
 /// The kubelet's default ids per pod.
 pub const DEFAULT_IDS_PER_POD: u32 = 65536;
 /// The kubelet's default pod limit, which sizes the default range.
@@ -34,11 +62,9 @@ impl Range {
         kubelet_subuids: Option<&[SubIdRange]>,
         ids_per_pod: u32,
         max_pods: u32,
-    ) -> Result<Range, String> {
-        if ids_per_pod == 0 || ids_per_pod % 65536 != 0 {
-            return Err(format!(
-                "idsPerPod {ids_per_pod} must be a positive multiple of 65536"
-            ));
+    ) -> Result<Range, AllocatorError> {
+        if ids_per_pod == 0 || !ids_per_pod.is_multiple_of(65536) {
+            return Err(AllocatorError::IdsPerPod(ids_per_pod));
         }
         match kubelet_subuids.and_then(|r| r.first()) {
             Some(r) => {
@@ -46,7 +72,11 @@ impl Range {
                     || r.count % ids_per_pod as u64 != 0
                     || r.count == 0
                 {
-                    return Err(format!("the kubelet user's subordinate range {}:{} is not a multiple of {ids_per_pod}", r.start, r.count));
+                    return Err(AllocatorError::Unaligned {
+                        start: r.start,
+                        count: r.count,
+                        ids_per_pod,
+                    });
                 }
                 Ok(Range {
                     first: r.start,
@@ -101,9 +131,11 @@ fn pid_alive(pid: u32) -> bool {
 }
 
 impl Allocator {
-    pub fn new(state_dir: &Path, range: Range) -> Result<Allocator, String> {
-        std::fs::create_dir_all(state_dir)
-            .map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+    pub fn new(state_dir: &Path, range: Range) -> Result<Allocator, AllocatorError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| AllocatorError::State {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
         Ok(Allocator {
             range,
             path: state_dir.join("userns-slots.json"),
@@ -115,44 +147,46 @@ impl Allocator {
     }
 
     /// Runs `f` on the state with the file locked exclusively.
-    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> Result<T, String>) -> Result<T, String> {
+    fn with_state<T>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, AllocatorError>,
+    ) -> Result<T, AllocatorError> {
+        let io = |source| AllocatorError::State {
+            path: self.path.clone(),
+            source,
+        };
         let mut file: File = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&self.path)
-            .map_err(|e| format!("{}: {e}", self.path.display()))?;
-        file.lock()
-            .map_err(|e| format!("cannot lock {}: {e}", self.path.display()))?;
+            .map_err(io)?;
+        file.lock().map_err(io)?;
         let mut text = String::new();
-        file.read_to_string(&mut text)
-            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        file.read_to_string(&mut text).map_err(io)?;
         // A damaged state file only loses reservations of live runs; start over.
         let mut state: State = serde_json::from_str(&text).unwrap_or_default();
         let out = f(&mut state)?;
-        let json = serde_json::to_string(&state).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string(&state).map_err(|e| io(e.into()))?;
         file.set_len(0)
             .and_then(|_| file.rewind())
             .and_then(|_| file.write_all(json.as_bytes()))
-            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+            .map_err(io)?;
         Ok(out)
     }
 
-    pub fn allocate(&self, pod: &str) -> Result<Allocation, String> {
+    pub fn allocate(&self, pod: &str) -> Result<Allocation, AllocatorError> {
         let range = self.range;
         let me = std::process::id();
         self.with_state(|state| {
             state.slots.retain(|_, o| pid_alive(o.pid));
             let slot = (0..range.slots())
                 .find(|s| !state.slots.contains_key(s))
-                .ok_or_else(|| {
-                    format!(
-                        "no free user-namespace slot: all {} slots of {} ids from {} are in use",
-                        range.slots(),
-                        range.ids_per_pod,
-                        range.first
-                    )
+                .ok_or(AllocatorError::Full {
+                    slots: range.slots(),
+                    ids_per_pod: range.ids_per_pod,
+                    first: range.first,
                 })?;
             state.slots.insert(
                 slot,
@@ -161,8 +195,8 @@ impl Allocator {
                     pod: pod.to_string(),
                 },
             );
-            let base = u32::try_from(range.base(slot))
-                .map_err(|_| format!("slot {slot} lies above 2^32"))?;
+            let base =
+                u32::try_from(range.base(slot)).map_err(|_| AllocatorError::AboveU32(slot))?;
             Ok(Allocation {
                 slot,
                 base,
@@ -171,7 +205,7 @@ impl Allocator {
         })
     }
 
-    pub fn release(&self, a: &Allocation) -> Result<(), String> {
+    pub fn release(&self, a: &Allocation) -> Result<(), AllocatorError> {
         self.with_state(|state| {
             state.slots.remove(&a.slot);
             Ok(())
@@ -236,6 +270,7 @@ mod tests {
         assert!(a
             .allocate("one too many")
             .unwrap_err()
+            .to_string()
             .contains("no free user-namespace slot"));
         a.release(&Allocation {
             slot: 3,

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use crate::observation::{ExecResult, Probe};
 use crate::parse::idmap;
-use crate::target::ProbePlan;
+use crate::plan::ProbePlan;
 
 /// Runs the probe through `exec` (a command line → its result).
 pub async fn read<F, Fut, E>(container: &str, plan: &ProbePlan, mut exec: F) -> Result<Probe, E>
@@ -25,7 +25,7 @@ where
     for s in &plan.sysctls {
         let r = exec(cat(&format!("/proc/sys/{}", s.replace('.', "/")))).await?;
         let value = if r.exit_code == 0 {
-            crate::judge::matching::normalize(&r.stdout)
+            crate::observation::normalize_text(&r.stdout)
         } else {
             format!("(unreadable: {})", r.stderr.trim())
         };

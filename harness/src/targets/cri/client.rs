@@ -19,10 +19,22 @@ pub fn socket_path(address: &str) -> String {
         .to_string()
 }
 
-pub async fn connect(address: &str) -> Result<RuntimeServiceClient<Channel>, String> {
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no CRI socket at {0}")]
+    NoSocket(String),
+    #[error("cannot connect to {address}")]
+    Transport {
+        address: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+}
+
+pub async fn connect(address: &str) -> Result<RuntimeServiceClient<Channel>, ConnectError> {
     let path = socket_path(address);
     if !std::path::Path::new(&path).exists() {
-        return Err(format!("no CRI socket at {path}"));
+        return Err(ConnectError::NoSocket(path));
     }
     // The URI is required by tonic but unused: the connector dials the socket.
     let channel = Endpoint::from_static("http://cri.local")
@@ -35,7 +47,10 @@ pub async fn connect(address: &str) -> Result<RuntimeServiceClient<Channel>, Str
             }
         }))
         .await
-        .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+        .map_err(|source| ConnectError::Transport {
+            address: address.to_string(),
+            source,
+        })?;
     Ok(RuntimeServiceClient::new(channel).max_decoding_message_size(16 * 1024 * 1024))
 }
 

@@ -8,6 +8,7 @@ use kube::Client;
 use tokio::io::AsyncReadExt;
 
 use crate::observation::ExecResult;
+use crate::targets::TargetError;
 
 #[async_trait]
 pub trait PodExec: Send + Sync {
@@ -18,7 +19,7 @@ pub trait PodExec: Send + Sync {
         pod: &str,
         container: &str,
         command: &[String],
-    ) -> Result<ExecResult, String>;
+    ) -> Result<ExecResult, TargetError>;
 }
 
 /// Exec over the API server's websocket (kube-rs `ws`).
@@ -33,7 +34,7 @@ impl PodExec for WebSocketExec {
         pod: &str,
         container: &str,
         command: &[String],
-    ) -> Result<ExecResult, String> {
+    ) -> Result<ExecResult, TargetError> {
         let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
         let params = AttachParams::default()
             .container(container)
@@ -43,7 +44,9 @@ impl PodExec for WebSocketExec {
         let mut attached = api
             .exec(pod, command.to_vec(), &params)
             .await
-            .map_err(|e| format!("exec {command:?} in {pod}/{container}: {e}"))?;
+            .map_err(|e| {
+                TargetError::scenario_by(format!("exec {command:?} in {pod}/{container}"), e)
+            })?;
         let mut stdout = String::new();
         let mut stderr = String::new();
         if let Some(mut o) = attached.stdout() {

@@ -75,27 +75,46 @@ pub fn parse(output: &str, source: &str) -> HostView {
         pid,
         uid_map: idmap::parse(&uid).ok(),
         gid_map: idmap::parse(&gid).ok(),
-        host_uid: crate::target::cri::host::effective_id(&status, "Uid:"),
-        host_gid: crate::target::cri::host::effective_id(&status, "Gid:"),
+        host_uid: crate::targets::cri::host::effective_id(&status, "Uid:"),
+        host_gid: crate::targets::cri::host::effective_id(&status, "Gid:"),
         source: source.to_string(),
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("cannot run {program}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{program} {verb} failed: {stderr}")]
+    Failed {
+        program: String,
+        verb: String,
+        stderr: String,
+    },
+}
+
 /// Runs the script on the node (blocking; call from spawn_blocking).
-pub fn read(shell: &NodeShell, node: &str, container_id: &str) -> Result<HostView, String> {
+pub fn read(shell: &NodeShell, node: &str, container_id: &str) -> Result<HostView, EvidenceError> {
     let (program, args) = command(shell, node, container_id);
     let out = duct::cmd(&program, &args)
         .stdout_capture()
         .stderr_capture()
         .unchecked()
         .run()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
+        .map_err(|source| EvidenceError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
     if !out.status.success() {
-        return Err(format!(
-            "{program} {} failed: {}",
-            args.first().cloned().unwrap_or_default(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(EvidenceError::Failed {
+            verb: args.first().cloned().unwrap_or_default(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            program,
+        });
     }
     let source = match shell {
         NodeShell::Docker { .. } => format!("docker exec {node}"),

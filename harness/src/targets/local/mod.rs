@@ -5,10 +5,44 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::target_args::TargetArgs;
 use crate::facts::TargetKind;
-use crate::target::cri::{self, CriOptions};
-use crate::target::{Target, TargetError};
+use crate::targets::cri::{self, CriOptions};
+use crate::targets::{Target, TargetError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("the local node needs root (it runs containerd and makes user namespaces); run as root or use --target cri/kube")]
+    NotRoot,
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot run {}", script.display())]
+    Spawn {
+        script: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("local node {command} failed in {}:\n{tail}", dir.display())]
+    Failed {
+        command: String,
+        dir: PathBuf,
+        tail: String,
+    },
+    #[error("node start printed no socket: {0}")]
+    NoSocket(String),
+}
+
+/// Options of the `local` target.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// State folder of the node.
+    pub node_dir: PathBuf,
+    /// Test image instead of the node's busybox.
+    pub image: Option<String>,
+}
 
 const NODE_SH: &str = include_str!("../../../../clusters/local/node.sh");
 const MKIMAGES_SH: &str = include_str!("../../../../clusters/local/mkimages.sh");
@@ -48,22 +82,27 @@ impl Node {
     }
 
     /// Writes the embedded scripts under DIR/scripts (only when they changed).
-    fn scripts(&self) -> Result<PathBuf, String> {
+    fn scripts(&self) -> Result<PathBuf, NodeError> {
         let d = self.dir.join("scripts");
-        std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+        std::fs::create_dir_all(&d).map_err(|source| NodeError::Write {
+            path: d.clone(),
+            source,
+        })?;
         for (name, text) in [("node.sh", NODE_SH), ("mkimages.sh", MKIMAGES_SH)] {
             let p = d.join(name);
             if std::fs::read_to_string(&p).ok().as_deref() != Some(text) {
-                std::fs::write(&p, text)
-                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                std::fs::write(&p, text).map_err(|source| NodeError::Write {
+                    path: p.clone(),
+                    source,
+                })?;
             }
         }
         Ok(d.join("node.sh"))
     }
 
-    fn script(&self, command: &str) -> Result<String, String> {
+    fn script(&self, command: &str) -> Result<String, NodeError> {
         if !is_root() {
-            return Err("the local node needs root (it runs containerd and makes user namespaces); run as root or use --target cri/kube".into());
+            return Err(NodeError::NotRoot);
         }
         let script = self.scripts()?;
         let out = duct::cmd(
@@ -74,48 +113,45 @@ impl Node {
         .stderr_capture()
         .unchecked()
         .run()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        .map_err(|source| NodeError::Spawn {
+            script: script.clone(),
+            source,
+        })?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() && command != "status" {
-            let tail: Vec<&str> = stderr
-                .lines()
-                .rev()
-                .take(15)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            return Err(format!(
-                "local node {command} failed in {}:\n{}",
-                self.dir.display(),
-                tail.join("\n")
-            ));
+            let lines: Vec<&str> = stderr.lines().collect();
+            let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+            return Err(NodeError::Failed {
+                command: command.to_string(),
+                dir: self.dir.clone(),
+                tail,
+            });
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Installs and downloads what the node needs (cached; a no-op when done).
-    pub fn provision(&self) -> Result<(), String> {
+    pub fn provision(&self) -> Result<(), NodeError> {
         self.script("provision").map(|_| ())
     }
 
     /// Starts the node (provisioning first when needed); returns the CRI socket.
-    pub fn start(&self) -> Result<String, String> {
+    pub fn start(&self) -> Result<String, NodeError> {
         let out = self.script("start")?;
         out.lines()
             .last()
             .map(|s| s.trim().to_string())
             .filter(|s| s.starts_with("unix://"))
-            .ok_or_else(|| format!("node start printed no socket: {out}"))
+            .ok_or(NodeError::NoSocket(out))
     }
 
     /// Stops containers, containerd and shims, and removes mounts, network
     /// namespaces and the bridge of this node.
-    pub fn stop(&self) -> Result<(), String> {
+    pub fn stop(&self) -> Result<(), NodeError> {
         self.script("stop").map(|_| ())
     }
 
-    pub fn status(&self) -> Result<NodeStatus, String> {
+    pub fn status(&self) -> Result<NodeStatus, NodeError> {
         let out = self.script("status")?;
         let get = |k: &str| {
             out.lines()
@@ -134,10 +170,13 @@ impl Node {
 }
 
 /// Provisions and starts the node, then connects the cri target to it.
-pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> {
-    let node = Node::new(&args.node_dir);
+pub async fn connect(options: &LocalOptions) -> Result<Box<dyn Target>, TargetError> {
+    let node = Node::new(&options.node_dir);
     if !is_root() {
-        return Err(TargetError::Unusable("the local node needs root (it runs containerd and makes user namespaces); run as root or use --target cri/kube".into()));
+        return Err(TargetError::unusable_by(
+            "the local node",
+            NodeError::NotRoot,
+        ));
     }
     if !node.dir.join(".provisioned").exists() {
         eprintln!(
@@ -148,27 +187,26 @@ pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> 
     let dir = node.dir.clone();
     let socket = tokio::task::spawn_blocking(move || Node::new(&dir).start())
         .await
-        .map_err(|e| TargetError::Unusable(e.to_string()))?
-        .map_err(TargetError::Unusable)?;
+        .map_err(|e| TargetError::unusable_by("starting the local node", e))?
+        .map_err(|e| TargetError::unusable_by("starting the local node", e))?;
     eprintln!("local node running at {socket}");
-    let options = CriOptions {
-        state_dir: args.node_dir.join("cri"),
-        image: args.image.clone(),
+    let cri = CriOptions {
+        state_dir: options.node_dir.join("cri"),
+        image: options.image.clone(),
         kind: TargetKind::Local,
-        sends_node_userns_mode: !args.legacy_kubelet,
         ..CriOptions::default()
     };
-    cri::connect_socket(&socket, options).await
+    cri::connect_socket(&socket, cri).await
 }
 
 /// Stops the local node after a run (called unless `--keep-node`).
-pub fn stop_after_run(args: &TargetArgs) {
-    let node = Node::new(&args.node_dir);
+pub fn stop_after_run(node_dir: &Path) {
+    let node = Node::new(node_dir);
     if !node.dir.join("containerd.pid").exists() {
         return;
     }
     eprintln!("stopping the local node (--keep-node keeps it running)");
     if let Err(e) = node.stop() {
-        eprintln!("warning: {e}");
+        eprintln!("warning: {}", crate::targets::chain(&e));
     }
 }

@@ -9,7 +9,7 @@ pub mod node_evidence;
 pub mod settle;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -22,19 +22,28 @@ use kube::Client;
 
 use self::exec::PodExec;
 use self::identity::Identity;
-use crate::cli::target_args::TargetArgs;
 use crate::facts::{
     Facts, HandlerFeatures, NodeFacts, OpenShiftFacts, RuntimeFacts, RuntimeName, TargetKind,
 };
-use crate::observation::{Admission, Observation, Outcome, PodObservation};
+use crate::observation::{Admission, ExecResult, HostView, Observation, Outcome, PodObservation};
 use crate::parse::uid_range;
+use crate::plan::ExecPlan;
 use crate::scenario::{Account, Scenario};
-use crate::target::{labels, ExecPlan, Target, TargetError};
+use crate::targets::lifecycle::{self, PodPlatform};
+use crate::targets::{labels, Executed, Target, TargetError};
 use crate::templates::Templates;
 use crate::version::Version;
 
 /// Makes clients acting as an identity (`None`: the harness's own).
-pub type ClientFactory = Arc<dyn Fn(Option<Identity>) -> Result<Client, String> + Send + Sync>;
+pub type ClientFactory = Arc<dyn Fn(Option<Identity>) -> Result<Client, kube::Error> + Send + Sync>;
+
+/// How to reach the cluster, and the target's options.
+#[derive(Debug, Clone, Default)]
+pub struct KubeConnect {
+    pub kubeconfig: Option<std::path::PathBuf>,
+    pub context: Option<String>,
+    pub options: KubeOptions,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct KubeOptions {
@@ -63,26 +72,26 @@ pub struct KubeTarget {
 }
 
 /// `--target kube`: kubeconfig rules, `--kubeconfig`, `--context`, `--as`.
-pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> {
+pub async fn connect(c: &KubeConnect) -> Result<Box<dyn Target>, TargetError> {
     let options = kube::config::KubeConfigOptions {
-        context: args.context.clone(),
+        context: c.context.clone(),
         ..Default::default()
     };
-    let mut config = match &args.kubeconfig {
+    let mut config = match &c.kubeconfig {
         Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| {
-                TargetError::Unusable(format!("kubeconfig {}: {e}", path.display()))
-            })?;
+            let what = || format!("kubeconfig {}", path.display());
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| TargetError::unusable_by(what(), e))?;
             kube::Config::from_custom_kubeconfig(kc, &options)
                 .await
-                .map_err(|e| TargetError::Unusable(format!("kubeconfig {}: {e}", path.display())))?
+                .map_err(|e| TargetError::unusable_by(what(), e))?
         }
-        None if args.context.is_some() => kube::Config::from_kubeconfig(&options)
+        None if c.context.is_some() => kube::Config::from_kubeconfig(&options)
             .await
-            .map_err(|e| TargetError::Unusable(format!("kubeconfig: {e}")))?,
+            .map_err(|e| TargetError::unusable_by("kubeconfig", e))?,
         None => kube::Config::infer()
             .await
-            .map_err(|e| TargetError::Unusable(format!("no cluster configuration found: {e}")))?,
+            .map_err(|e| TargetError::unusable_by("no cluster configuration found", e))?,
     };
     // An API server that does not answer must not hold the run: exit 3 well within 10 s.
     config.connect_timeout = Some(Duration::from_secs(4));
@@ -90,32 +99,31 @@ pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, TargetError> 
     let server = config.cluster_url.to_string();
     let cfg = config.clone();
     let clients: ClientFactory = Arc::new(move |id| identity::real_client(&cfg, id));
-    let client = clients(None).map_err(TargetError::Unusable)?;
+    let client = clients(None)
+        .map_err(|e| TargetError::unusable_by(format!("cannot build a client for {server}"), e))?;
     match tokio::time::timeout(Duration::from_secs(8), client.apiserver_version()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
-            return Err(TargetError::Unusable(format!(
-                "the Kubernetes API server at {server} does not answer: {e}"
-            )))
+            return Err(TargetError::unusable_by(
+                format!("the Kubernetes API server at {server} does not answer"),
+                e,
+            ))
         }
         Err(_) => {
-            return Err(TargetError::Unusable(format!(
+            return Err(TargetError::unusable(format!(
                 "the Kubernetes API server at {server} did not answer within 8s"
             )))
         }
     }
     let options = KubeOptions {
-        keep: args.keep,
-        as_user: args.as_user.clone(),
-        image: args.image.clone(),
         server,
-        node_evidence: args.node_evidence,
-        ..KubeOptions::default()
+        ..c.options.clone()
     };
-    Ok(Box::new(
-        KubeTarget::new(clients, Arc::new(exec::WebSocketExec), options)
-            .map_err(TargetError::Unusable)?,
-    ))
+    Ok(Box::new(KubeTarget::new(
+        clients,
+        Arc::new(exec::WebSocketExec),
+        options,
+    )?))
 }
 
 /// The runtime family and version from a node's `containerRuntimeVersion`
@@ -190,6 +198,8 @@ pub fn facts_of(
             })
             .collect(),
         sends_node_userns_mode: sends_node,
+        kubelet_emulated: false,
+        unreadable: Vec::new(),
     }
 }
 
@@ -232,8 +242,10 @@ impl KubeTarget {
         clients: ClientFactory,
         exec: Arc<dyn PodExec>,
         options: KubeOptions,
-    ) -> Result<KubeTarget, String> {
-        let client = clients(None)?;
+    ) -> Result<KubeTarget, TargetError> {
+        let client = clients(None).map_err(|e| {
+            TargetError::unusable_by(format!("cannot build a client for {}", options.server), e)
+        })?;
         Ok(KubeTarget {
             openshift: Default::default(),
             clients,
@@ -244,7 +256,7 @@ impl KubeTarget {
     }
 
     fn scenario_err(&self, what: &str, e: kube::Error) -> TargetError {
-        TargetError::Scenario(format!("{what} on {}: {e}", self.options.server))
+        TargetError::scenario_by(format!("{what} on {}", self.options.server), e)
     }
 
     async fn make_namespace(
@@ -303,8 +315,11 @@ impl KubeTarget {
                 }
             }
         };
-        text.map(|t| uid_range::parse(&t).map_err(|e| TargetError::Scenario(e.to_string())))
-            .transpose()
+        text.map(|t| {
+            uid_range::parse(&t)
+                .map_err(|e| TargetError::scenario_by("the namespace's uid range", e))
+        })
+        .transpose()
     }
 
     /// The identity for this scenario, with the RBAC it needs made in `ns`.
@@ -443,148 +458,26 @@ impl KubeTarget {
         }
     }
 
-    async fn run_pods(
-        &self,
-        scenario: &Scenario,
-        plan: &ExecPlan,
-        ns: &str,
-        observation: &mut Observation,
-    ) -> Result<(), TargetError> {
-        let mut templates = plan.templates.clone();
-        templates.insert("ns.name".into(), ns.to_string());
-        let openshift = self.openshift.load(std::sync::atomic::Ordering::Relaxed);
-        let range = if openshift {
-            self.uid_range(ns, Duration::from_secs(30)).await?
-        } else {
-            None
-        };
-        if let Some(r) = range {
-            for (k, v) in [
-                ("ns.uidRangeStart", r.start as u64),
-                ("ns.uidRangeSize", r.size as u64),
-                ("ns.uidRangeEnd", r.end()),
-            ] {
-                templates.insert(k.into(), v.to_string());
-                observation.templates.insert(k.into(), v.to_string());
-            }
-        }
-        observation
-            .templates
-            .insert("ns.name".into(), ns.to_string());
-        let identity = self.identity(scenario, ns).await?;
-        let client = (self.clients)(identity.clone()).map_err(TargetError::Scenario)?;
-        if let Some(id) = &identity {
-            observation
-                .notes
-                .push(format!("pods created as {}", id.user));
-        }
-        let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-        for (i, case) in scenario.spec.pods.iter().enumerate() {
-            let started = Instant::now();
-            let pod = crate::scenario::load::materialize_pod(&case.pod, &templates)
-                .map_err(TargetError::Scenario)?;
-            let name = pod.metadata.name.clone().unwrap_or_default();
-            let mut obs = PodObservation {
-                name: name.clone(),
-                ..PodObservation::default()
-            };
-            let pp = PostParams::default();
-            match retry("create pod", || pods.create(&pp, &pod)).await {
-                Err(e) => match api_error(&e) {
-                    Some((code, message)) if (400..500).contains(&code) => {
-                        obs.admission = Admission::Refused {
-                            code: Some(code),
-                            message,
-                        };
-                        obs.outcome = Outcome::NotCreated;
-                    }
-                    _ => return Err(self.scenario_err(&format!("creating pod {name}"), e)),
-                },
-                Ok(created) => {
-                    obs.id = created.metadata.uid.clone();
-                    obs.scc = created
-                        .metadata
-                        .annotations
-                        .as_ref()
-                        .and_then(|a| a.get("openshift.io/scc"))
-                        .cloned();
-                    let (outcome, events, last) =
-                        self.wait_settled(ns, &name, plan.timeout).await?;
-                    obs.outcome = outcome;
-                    obs.events = events;
-                    if obs.scc.is_none() {
-                        obs.scc = last
-                            .as_ref()
-                            .and_then(|p| p.metadata.annotations.as_ref())
-                            .and_then(|a| a.get("openshift.io/scc"))
-                            .cloned();
-                    }
-                    let probe_plan = plan.probes.get(i).cloned().unwrap_or_default();
-                    let container = probe_plan
-                        .container
-                        .clone()
-                        .or_else(|| {
-                            pod.spec
-                                .as_ref()
-                                .and_then(|s| s.containers.first())
-                                .map(|c| c.name.clone())
-                        })
-                        .unwrap_or_default();
-                    if obs.outcome == Outcome::Running && self.options.node_evidence {
-                        match self.node_view(last.as_ref(), &container).await {
-                            Ok(v) => obs.host = Some(v),
-                            Err(e) => observation
-                                .notes
-                                .push(format!("pod {name}: no node evidence: {e}")),
-                        }
-                    }
-                    if obs.outcome == Outcome::Running {
-                        let exec = |cmd: Vec<String>| {
-                            let (client, name, container) =
-                                (client.clone(), name.clone(), container.clone());
-                            async move { self.exec.exec(&client, ns, &name, &container, &cmd).await }
-                        };
-                        match crate::target::probe::read(&container, &probe_plan, exec).await {
-                            Ok(p) => obs.inside = p,
-                            Err(e) => {
-                                observation.notes.push(format!(
-                                    "pod {name}: exec failed ({e}); logs kept instead"
-                                ));
-                                let lp = LogParams {
-                                    container: Some(container.clone()),
-                                    ..LogParams::default()
-                                };
-                                obs.logs = pods.logs(&name, &lp).await.ok();
-                            }
-                        }
-                    }
-                }
-            }
-            obs.duration_ms = started.elapsed().as_millis() as u64;
-            observation.pods.push(obs);
-        }
-        Ok(())
-    }
-
     /// The host view of `container` of `pod`, read on its node.
-    async fn node_view(
-        &self,
-        pod: Option<&Pod>,
-        container: &str,
-    ) -> Result<crate::observation::HostView, String> {
-        let pod = pod.ok_or("the pod was not read")?;
+    async fn node_view(&self, pod: Option<&Pod>, container: &str) -> Result<HostView, TargetError> {
+        let pod = pod.ok_or(TargetError::scenario("the pod was not read"))?;
+        let node_name = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default();
         let node = pod
             .spec
             .as_ref()
             .and_then(|s| s.node_name.clone())
-            .ok_or("the pod has no node")?;
+            .ok_or(TargetError::scenario("the pod has no node"))?;
         let id = pod
             .status
             .as_ref()
             .and_then(|s| s.container_statuses.as_ref())
             .and_then(|cs| cs.iter().find(|c| c.name == container))
             .and_then(|c| c.container_id.clone())
-            .ok_or("the container has no id yet")?;
+            .ok_or(TargetError::scenario("the container has no id yet"))?;
         let id = id
             .split_once("://")
             .map(|(_, i)| i.to_string())
@@ -604,7 +497,8 @@ impl KubeTarget {
         };
         tokio::task::spawn_blocking(move || node_evidence::read(&shell, &node, &id))
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| TargetError::scenario_by("reading node evidence", e))?
+            .map_err(|e| TargetError::scenario_by(format!("node evidence from {node_name}"), e))
     }
 
     async fn delete_namespace(&self, name: &str) -> Result<(), kube::Error> {
@@ -616,54 +510,274 @@ impl KubeTarget {
     }
 }
 
+/// A scenario's namespace and the client acting as its account.
+pub struct KubeScope {
+    ns: String,
+    client: Mutex<Option<Client>>,
+}
+
+impl KubeScope {
+    fn client(&self, fallback: &Client) -> Client {
+        lock(&self.client)
+            .clone()
+            .unwrap_or_else(|| fallback.clone())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A created pod and the last state read of it.
+pub struct KubePod {
+    name: String,
+    last: Mutex<Option<Pod>>,
+}
+
+fn scc_of(pod: &Pod) -> Option<String> {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("openshift.io/scc"))
+        .cloned()
+}
+
 #[async_trait]
-impl Target for KubeTarget {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Kube
+impl PodPlatform for KubeTarget {
+    type Scope = KubeScope;
+    type Handle = KubePod;
+
+    async fn open(&self, scenario: &Scenario, plan: &ExecPlan) -> Result<KubeScope, TargetError> {
+        let ns = self.make_namespace(scenario, plan).await?;
+        Ok(KubeScope {
+            ns: ns.metadata.name.unwrap_or_default(),
+            client: Mutex::new(None),
+        })
     }
 
-    async fn facts(&self) -> Result<Facts, TargetError> {
-        let unusable = |what: &str, e: kube::Error| {
-            TargetError::Unusable(format!("{what} from {}: {e}", self.options.server))
+    async fn prepare(
+        &self,
+        scope: &KubeScope,
+        scenario: &Scenario,
+        plan: &ExecPlan,
+        observation: &mut Observation,
+    ) -> Result<Templates, TargetError> {
+        let ns = scope.ns.as_str();
+        let mut templates = plan.templates.clone();
+        templates.insert("ns.name".into(), ns.to_string());
+        observation
+            .templates
+            .insert("ns.name".into(), ns.to_string());
+        let openshift = self.openshift.load(std::sync::atomic::Ordering::Relaxed);
+        let range = if openshift {
+            self.uid_range(ns, Duration::from_secs(30)).await?
+        } else {
+            None
         };
-        let version = self
-            .client
-            .apiserver_version()
+        if let Some(r) = range {
+            for (k, v) in [
+                ("ns.uidRangeStart", r.start as u64),
+                ("ns.uidRangeSize", r.size as u64),
+                ("ns.uidRangeEnd", r.end()),
+            ] {
+                templates.insert(k.into(), v.to_string());
+                observation.templates.insert(k.into(), v.to_string());
+            }
+        }
+        let identity = self.identity(scenario, ns).await?;
+        let client = (self.clients)(identity.clone())
+            .map_err(|e| TargetError::scenario_by("a client for the scenario's account", e))?;
+        if let Some(id) = &identity {
+            observation
+                .notes
+                .push(format!("pods created as {}", id.user));
+        }
+        *lock(&scope.client) = Some(client);
+        Ok(templates)
+    }
+
+    async fn create(
+        &self,
+        scope: &KubeScope,
+        _: &Scenario,
+        _: &ExecPlan,
+        _: usize,
+        pod: &Pod,
+        obs: &mut PodObservation,
+    ) -> Result<Option<KubePod>, TargetError> {
+        let pods: Api<Pod> = Api::namespaced(scope.client(&self.client), &scope.ns);
+        let pp = PostParams::default();
+        let name = obs.name.clone();
+        match retry("create pod", || pods.create(&pp, pod)).await {
+            Err(e) => match api_error(&e) {
+                Some((code, message)) if (400..500).contains(&code) => {
+                    obs.admission = Admission::Refused {
+                        code: Some(code),
+                        message,
+                    };
+                    Ok(None)
+                }
+                _ => Err(self.scenario_err(&format!("creating pod {name}"), e)),
+            },
+            Ok(created) => {
+                obs.id = created.metadata.uid.clone();
+                obs.scc = scc_of(&created);
+                Ok(Some(KubePod {
+                    name,
+                    last: Mutex::new(Some(created)),
+                }))
+            }
+        }
+    }
+
+    async fn settle(
+        &self,
+        scope: &KubeScope,
+        pod: &KubePod,
+        timeout: Duration,
+        obs: &mut PodObservation,
+    ) -> Result<(), TargetError> {
+        let (outcome, events, last) = self.wait_settled(&scope.ns, &pod.name, timeout).await?;
+        obs.outcome = outcome;
+        obs.events = events;
+        if obs.scc.is_none() {
+            obs.scc = last.as_ref().and_then(scc_of);
+        }
+        if last.is_some() {
+            *lock(&pod.last) = last;
+        }
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        scope: &KubeScope,
+        pod: &KubePod,
+        container: &str,
+        command: Vec<String>,
+    ) -> Result<ExecResult, TargetError> {
+        let client = scope.client(&self.client);
+        self.exec
+            .exec(&client, &scope.ns, &pod.name, container, &command)
             .await
-            .map_err(|e| unusable("reading the version", e))?;
+    }
+
+    /// Exec may be refused (an SCC without exec rights, a shell-less
+    /// image): the container's logs are kept as evidence instead.
+    async fn exec_failed(
+        &self,
+        scope: &KubeScope,
+        pod: &KubePod,
+        container: &str,
+        error: TargetError,
+        obs: &mut PodObservation,
+        notes: &mut Vec<String>,
+    ) -> Result<(), TargetError> {
+        notes.push(format!(
+            "pod {}: exec failed ({}); logs kept instead",
+            pod.name,
+            error.chain()
+        ));
+        let pods: Api<Pod> = Api::namespaced(scope.client(&self.client), &scope.ns);
+        let lp = LogParams {
+            container: Some(container.to_string()),
+            ..LogParams::default()
+        };
+        obs.logs = pods.logs(&pod.name, &lp).await.ok();
+        Ok(())
+    }
+
+    async fn host_view(
+        &self,
+        _: &KubeScope,
+        pod: &KubePod,
+        container: &str,
+    ) -> Option<Result<HostView, TargetError>> {
+        if !self.options.node_evidence {
+            return None;
+        }
+        let last = lock(&pod.last).clone();
+        Some(self.node_view(last.as_ref(), container).await)
+    }
+
+    async fn close(&self, scope: KubeScope, observation: &mut Observation) -> Vec<String> {
+        if self.options.keep {
+            observation
+                .notes
+                .push(format!("namespace {} kept (--keep)", scope.ns));
+            return Vec::new();
+        }
+        match self.delete_namespace(&scope.ns).await {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![format!("namespace {}: {e}", scope.ns)],
+        }
+    }
+
+    fn describe(&self, scope: &KubeScope) -> String {
+        format!("namespace {} on {}", scope.ns, self.options.server)
+    }
+}
+
+/// A fact that could not be read, named with the server's answer.
+fn unreadable(what: &str, e: &kube::Error) -> String {
+    match api_error(e) {
+        Some((code, message)) => format!("{what}: {message} ({code})"),
+        None => format!("{what}: {e}"),
+    }
+}
+
+#[async_trait]
+impl Target for KubeTarget {
+    async fn facts(&self) -> Result<Facts, TargetError> {
+        let version = self.client.apiserver_version().await.map_err(|e| {
+            TargetError::unusable_by(
+                format!("reading the version from {}", self.options.server),
+                e,
+            )
+        })?;
+        let mut missing = Vec::new();
         let nodes: Api<Node> = Api::all(self.client.clone());
-        let nodes = nodes
-            .list(&ListParams::default())
-            .await
-            .map(|l| l.items)
-            .unwrap_or_default();
-        let groups: Vec<String> = self
-            .client
-            .list_api_groups()
-            .await
-            .map(|g| g.groups.into_iter().map(|g| g.name).collect())
-            .unwrap_or_default();
+        let nodes = match nodes.list(&ListParams::default()).await {
+            Ok(l) => l.items,
+            Err(e) => {
+                missing.push(unreadable("nodes", &e));
+                Vec::new()
+            }
+        };
+        let groups: Vec<String> = match self.client.list_api_groups().await {
+            Ok(g) => g.groups.into_iter().map(|g| g.name).collect(),
+            Err(e) => {
+                missing.push(unreadable("API groups", &e));
+                Vec::new()
+            }
+        };
         let openshift_version = if groups.iter().any(|g| g == "config.openshift.io") {
             let gvk =
                 kube::api::GroupVersionKind::gvk("config.openshift.io", "v1", "ClusterVersion");
             let ar = kube::api::ApiResource::from_gvk(&gvk);
             let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &ar);
-            api.get("version").await.ok().and_then(|cv| {
-                cv.data
+            match api.get("version").await {
+                Ok(cv) => cv
+                    .data
                     .pointer("/status/desired/version")
                     .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            })
+                    .map(str::to_string),
+                Err(e) => {
+                    missing.push(unreadable("ClusterVersion", &e));
+                    None
+                }
+            }
         } else {
             None
         };
-        let facts = facts_of(
+        let mut facts = facts_of(
             &self.options.server,
             &version.git_version,
             &nodes,
             &groups,
             openshift_version.as_deref(),
         );
+        facts.unreadable = missing;
         self.openshift.store(
             facts.openshift.is_some(),
             std::sync::atomic::Ordering::Relaxed,
@@ -689,29 +803,8 @@ impl Target for KubeTarget {
         t
     }
 
-    async fn execute(
-        &self,
-        scenario: &Scenario,
-        plan: &ExecPlan,
-    ) -> Result<Observation, TargetError> {
-        let ns = self.make_namespace(scenario, plan).await?;
-        let name = ns.metadata.name.clone().unwrap_or_default();
-        let mut observation = Observation::default();
-        let result = self.run_pods(scenario, plan, &name, &mut observation).await;
-        if self.options.keep {
-            observation
-                .notes
-                .push(format!("namespace {name} kept (--keep)"));
-        } else if let Err(e) = self.delete_namespace(&name).await {
-            observation
-                .notes
-                .push(format!("could not delete namespace {name}: {e}"));
-            result?;
-            return Err(TargetError::Scenario(format!(
-                "could not delete namespace {name}: {e}"
-            )));
-        }
-        result.map(|()| observation)
+    async fn execute(&self, scenario: &Scenario, plan: &ExecPlan) -> Executed {
+        lifecycle::execute(self, scenario, plan, plan.budget).await
     }
 
     async fn cleanup(&self) -> Result<Vec<String>, TargetError> {
@@ -720,17 +813,17 @@ impl Target for KubeTarget {
             .list(&ListParams::default().labels(&format!("{}=true", labels::MANAGED)))
             .await
             .map_err(|e| {
-                TargetError::Unusable(format!(
-                    "listing namespaces on {}: {e}",
-                    self.options.server
-                ))
+                TargetError::unusable_by(
+                    format!("listing namespaces on {}", self.options.server),
+                    e,
+                )
             })?;
         let mut out = Vec::new();
         for ns in list.items {
             let name = ns.metadata.name.unwrap_or_default();
             self.delete_namespace(&name)
                 .await
-                .map_err(|e| TargetError::Scenario(format!("deleting namespace {name}: {e}")))?;
+                .map_err(|e| TargetError::scenario_by(format!("deleting namespace {name}"), e))?;
             out.push(format!("namespace {name}"));
         }
         Ok(out)

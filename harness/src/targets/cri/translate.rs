@@ -354,7 +354,7 @@ mod tests {
         let p = pod(
             serde_json::json!({"metadata": {"name": "p", "annotations": {"io.kubernetes.cri-o.userns-mode": "auto"}}, "spec": {"hostUsers": false, "containers": [{"name": "c", "image": "busybox"}]}}),
         );
-        let labels = crate::target::labels::for_scenario("run1", "host-users/x")
+        let labels = crate::targets::labels::for_scenario("run1", "host-users/x")
             .into_iter()
             .collect();
         let s = sandbox_config(
@@ -383,7 +383,7 @@ mod tests {
             (0, 131072, 65536)
         );
         assert_eq!(s.annotations["io.kubernetes.cri-o.userns-mode"], "auto");
-        assert_eq!(s.labels[crate::target::labels::SCENARIO], "host-users_x");
+        assert_eq!(s.labels[crate::targets::labels::SCENARIO], "host-users_x");
     }
 
     #[test]

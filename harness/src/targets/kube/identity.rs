@@ -62,8 +62,10 @@ pub fn impersonation(
 }
 
 /// A client for the real cluster acting as `identity`.
-pub fn real_client(config: &kube::Config, identity: Option<Identity>) -> Result<Client, String> {
-    let builder = ClientBuilder::try_from(config.clone())
-        .map_err(|e| format!("cannot build a client for {}: {e}", config.cluster_url))?;
+pub fn real_client(
+    config: &kube::Config,
+    identity: Option<Identity>,
+) -> Result<Client, kube::Error> {
+    let builder = ClientBuilder::try_from(config.clone())?;
     Ok(builder.with_layer(&impersonation(identity)).build())
 }
