@@ -49,7 +49,10 @@ pub struct Comparison {
 /// An id map with 65536-aligned host bases written symbolically: which slot
 /// an allocator picked is not behaviour, the shape of the map is.
 fn map_shape(m: &crate::parse::idmap::IdMap) -> String {
-    m.0.iter()
+    // Line order is not behaviour (see `IdMap::sorted`).
+    m.sorted()
+        .0
+        .iter()
         .map(|l| {
             let outside = if l.outside >= 65536 && l.outside % 65536 == 0 {
                 "<k·65536>".to_string()

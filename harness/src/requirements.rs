@@ -118,12 +118,21 @@ pub fn unmet(req: &Requirements, facts: &Facts) -> Vec<String> {
                 "needs userNamespaces={want}; the runtime reports no handler features ({})",
                 runtime_label(facts)
             )),
-            Some(h) => {
-                let have = h.values().any(|f| f.user_namespaces);
-                if have != want {
-                    out.push(format!("needs userNamespaces={want}, runtime handlers report user_namespaces={have} ({})", runtime_label(facts)));
-                }
-            }
+            // Pods here use the default handler (CRI's name ""), not
+            // whichever handler happens to support user namespaces.
+            Some(h) => match h.get("").or(h.values().next().filter(|_| h.len() == 1)) {
+                None => out.push(format!(
+                    "needs userNamespaces={want}; the runtime reports no default handler among {} ({})",
+                    h.keys().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", "),
+                    runtime_label(facts)
+                )),
+                Some(f) if f.user_namespaces != want => out.push(format!(
+                    "needs userNamespaces={want}, the default runtime handler reports user_namespaces={} ({})",
+                    f.user_namespaces,
+                    runtime_label(facts)
+                )),
+                Some(_) => {}
+            },
         }
     }
     for (user, want) in &req.subids {
@@ -338,6 +347,28 @@ pub(crate) mod tests {
             check(&req(serde_json::json!({"userNamespaces": true})), &o).unwrap_err(),
             "needs userNamespaces=true; the runtime reports no handler features (cri-o 1.33.2)"
         );
+        // Pods use the default handler (""): another handler's support does not count.
+        let mut two = containerd_local();
+        let h = &mut two.runtime.as_mut().unwrap().handlers;
+        h.insert(
+            "".into(),
+            HandlerFeatures {
+                user_namespaces: false,
+                recursive_read_only_mounts: false,
+            },
+        );
+        assert_eq!(
+            check(&req(serde_json::json!({"userNamespaces": true})), &two).unwrap_err(),
+            "needs userNamespaces=true, the default runtime handler reports user_namespaces=false (containerd v2.1.9)"
+        );
+        two.runtime
+            .as_mut()
+            .unwrap()
+            .handlers
+            .get_mut("")
+            .unwrap()
+            .user_namespaces = true;
+        assert!(check(&req(serde_json::json!({"userNamespaces": true})), &two).is_ok());
         assert_eq!(
             check(&req(serde_json::json!({"sendsNodeUsernsMode": false})), &o).unwrap_err(),
             "needs sendsNodeUsernsMode=false, target has true"

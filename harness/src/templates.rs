@@ -19,70 +19,69 @@ pub enum TemplateKind {
 pub struct TemplateDef {
     pub name: &'static str,
     pub kind: TemplateKind,
-    pub help: &'static str,
 }
 
 /// Every template name a scenario may use.
 pub const KNOWN: &[TemplateDef] = &[
+    // a busybox-like test image with sh, id, cat, sleep
     TemplateDef {
         name: "image.busybox",
         kind: TemplateKind::Str,
-        help: "a busybox-like test image with sh, id, cat, sleep",
     },
+    // an image whose entrypoint sleeps forever
     TemplateDef {
         name: "image.pause",
         kind: TemplateKind::Str,
-        help: "an image whose entrypoint sleeps forever",
     },
+    // runtime name as reported (containerd, cri-o)
     TemplateDef {
         name: "runtime.name",
         kind: TemplateKind::Str,
-        help: "runtime name as reported (containerd, cri-o)",
     },
+    // runtime version as reported
     TemplateDef {
         name: "runtime.version",
         kind: TemplateKind::Str,
-        help: "runtime version as reported",
     },
+    // the namespace made for this scenario (kube)
     TemplateDef {
         name: "ns.name",
         kind: TemplateKind::Str,
-        help: "the namespace made for this scenario (kube)",
     },
+    // start of the namespace's openshift.io/sa.scc.uid-range (OpenShift)
     TemplateDef {
         name: "ns.uidRangeStart",
         kind: TemplateKind::Int,
-        help: "start of the namespace's openshift.io/sa.scc.uid-range (OpenShift)",
     },
+    // size of the namespace's openshift.io/sa.scc.uid-range (OpenShift)
     TemplateDef {
         name: "ns.uidRangeSize",
         kind: TemplateKind::Int,
-        help: "size of the namespace's openshift.io/sa.scc.uid-range (OpenShift)",
     },
+    // last uid of the namespace's openshift.io/sa.scc.uid-range (OpenShift)
     TemplateDef {
         name: "ns.uidRangeEnd",
         kind: TemplateKind::Int,
-        help: "last uid of the namespace's openshift.io/sa.scc.uid-range (OpenShift)",
     },
+    // first subordinate uid of the user `containers` on the node
     TemplateDef {
         name: "subuid.containers.start",
         kind: TemplateKind::Int,
-        help: "first subordinate uid of the user `containers` on the node",
     },
+    // number of subordinate uids of `containers`
     TemplateDef {
         name: "subuid.containers.count",
         kind: TemplateKind::Int,
-        help: "number of subordinate uids of `containers`",
     },
+    // first subordinate gid of the user `containers` on the node
     TemplateDef {
         name: "subgid.containers.start",
         kind: TemplateKind::Int,
-        help: "first subordinate gid of the user `containers` on the node",
     },
+    // ids per pod of the kubelet's user-namespace allocator (65536 unless configured)
     TemplateDef {
         name: "node.idsPerPod",
         kind: TemplateKind::Int,
-        help: "ids per pod of the kubelet's user-namespace allocator (65536 unless configured)",
     },
 ];
 

@@ -795,3 +795,27 @@ async fn node_evidence_reads_the_host_view_through_docker_exec_on_kind() {
         "{args}"
     );
 }
+
+/// A 403 on one facts call (listing nodes, as a namespace-scoped account
+/// gets) is named with the server's words, not swallowed; the rest is read.
+#[tokio::test]
+async fn forbidden_facts_are_named() {
+    let forbidden = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "nodes is forbidden: User \"dev\" cannot list resource \"nodes\" in API group \"\" at the cluster scope", "reason": "Forbidden", "code": 403});
+    let fake = facts_routes(
+        Fake::default().on(Method::GET, "/api/v1/nodes", vec![(403, forbidden)]),
+        true,
+    );
+    let (clients, _) = fake.start();
+    let target = KubeTarget::new(clients, Arc::new(maps_exec("")), KubeOptions::default()).unwrap();
+    let facts = target.facts().await.unwrap();
+    assert_eq!(
+        facts.unreadable,
+        vec!["nodes: nodes is forbidden: User \"dev\" cannot list resource \"nodes\" in API group \"\" at the cluster scope (403)".to_string()]
+    );
+    assert!(facts.runtime.is_none());
+    assert_eq!(facts.kubernetes.unwrap().to_string(), "1.33.4");
+    assert_eq!(
+        facts.openshift.unwrap().version.unwrap().to_string(),
+        "4.20.3"
+    );
+}

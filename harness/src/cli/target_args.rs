@@ -25,7 +25,9 @@ pub struct TargetArgs {
         default_value = "/var/lib/userns-e2e/node"
     )]
     pub node_dir: PathBuf,
-    /// Leave the local node running after the run.
+    /// local: leave the node (containerd, its bridge) running after the
+    /// command, so the next run starts in about a second. What the scenarios
+    /// made is removed either way.
     #[arg(long)]
     pub keep_node: bool,
     /// kubeconfig file (kube target).
@@ -37,7 +39,9 @@ pub struct TargetArgs {
     /// Impersonate this user for every scenario (kube target), e.g. `test`.
     #[arg(long = "as")]
     pub as_user: Option<String>,
-    /// Keep each scenario's namespace for debugging (kube target).
+    /// kube: keep each scenario's namespace and pods after it ran, to inspect
+    /// them (`cleanup` removes them later). The cri/local targets always
+    /// remove their sandboxes.
     #[arg(long)]
     pub keep: bool,
     /// kube: read host-side evidence on the node (`docker exec` on kind, `oc debug node` on

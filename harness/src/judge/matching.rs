@@ -67,7 +67,7 @@ pub fn map_matches(m: &MapExpect, observed: &IdMap, templates: &Templates) -> Re
     match m {
         MapExpect::Host => Ok(observed.is_host()),
         MapExpect::NotHost => Ok(!observed.is_host()),
-        MapExpect::Lines(lines) => {
+        MapExpect::Ordered(lines) => {
             if lines.len() != observed.0.len() {
                 return Ok(false);
             }
@@ -78,11 +78,48 @@ pub fn map_matches(m: &MapExpect, observed: &IdMap, templates: &Templates) -> Re
             }
             Ok(true)
         }
+        MapExpect::Lines(lines) => {
+            if lines.len() != observed.0.len() {
+                return Ok(false);
+            }
+            // Which expected line may stand for which observed one; then a
+            // one-to-one assignment (maps have a handful of lines).
+            let mut fits = Vec::with_capacity(lines.len());
+            for l in lines {
+                let mut row = Vec::with_capacity(observed.0.len());
+                for o in &observed.0 {
+                    row.push(line_matches(l, o, templates)?);
+                }
+                fits.push(row);
+            }
+            Ok(assign(&fits, 0, &mut vec![false; observed.0.len()]))
+        }
     }
+}
+
+/// Whether expected lines `row..` can each take a distinct observed line.
+fn assign(fits: &[Vec<bool>], row: usize, taken: &mut [bool]) -> bool {
+    let Some(options) = fits.get(row) else {
+        return true;
+    };
+    for (col, fit) in options.iter().enumerate() {
+        if *fit && !taken[col] {
+            taken[col] = true;
+            if assign(fits, row + 1, taken) {
+                return true;
+            }
+            taken[col] = false;
+        }
+    }
+    false
 }
 
 pub fn describe_map(m: &MapExpect, templates: &Templates) -> String {
     match m {
+        MapExpect::Ordered(lines) => format!(
+            "in this order: {}",
+            describe_map(&MapExpect::Lines(lines.clone()), templates)
+        ),
         MapExpect::Lines(lines) => lines
             .iter()
             .map(|l| describe_line(l, templates))

@@ -1,7 +1,7 @@
 //! The judge: pure functions from (expectation, observation) to a verdict.
 //! No I/O here, so every expectation kind is tested without a target.
 
-mod checks;
+mod kinds;
 pub mod matching;
 
 use crate::facts::Facts;
@@ -56,11 +56,11 @@ fn over<T>(slot: &mut Option<T>, value: Option<T>) {
 
 /// What a target must read from a pod for its expectation.
 pub fn probe_plan(case: &PodCase, facts: &Facts) -> ProbePlan {
-    let e = resolve_expect(case, facts);
+    let (sysctls, commands) = kinds::probe_needs(&resolve_expect(case, facts));
     ProbePlan {
         container: case.probe.clone(),
-        sysctls: e.sysctls.iter().flat_map(|s| s.keys().cloned()).collect(),
-        commands: e.exec.iter().flatten().map(|x| x.command.clone()).collect(),
+        sysctls,
+        commands,
     }
 }
 
@@ -89,7 +89,7 @@ pub fn judge(
             .to_string();
         let expect = resolve_expect(case, facts);
         match observation.pods.get(i) {
-            Some(pod) => all.extend(checks::pod_checks(&name, &expect, pod, &values)),
+            Some(pod) => all.extend(kinds::pod_checks(&name, &expect, pod, &values)),
             None => all.push(Check {
                 subject: format!("pod {name}"),
                 expected: "an observation".into(),
@@ -99,7 +99,7 @@ pub fn judge(
         }
     }
     if scenario.across.disjoint_ranges {
-        all.push(checks::disjoint(scenario, observation));
+        all.push(kinds::disjoint(scenario, observation));
     }
     verdict(all)
 }

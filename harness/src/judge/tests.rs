@@ -207,6 +207,29 @@ fn uid_maps() {
 }
 
 #[test]
+fn uid_maps_are_sets_unless_ordered() {
+    // CRI-O 1.33 sorted by host id, 1.34 keeps the generated order: same map.
+    let v134 = "0 1234 1\n1 200000 65535";
+    let v133 = "1 200000 65535\n0 1234 1";
+    let expect = "uidMap: ['0 1234 1', '1 200000 65535']";
+    assert_pass(run(expect, running(v134)));
+    assert_pass(run(expect, running(v133)));
+    // Each expected line needs its own observed line.
+    assert_fail(
+        run("uidMap: ['0 any 1', '0 1234 1']", running(v134)),
+        "pod p: uid_map: expected 0 any 1 | 0 1234 1, observed 0 1234 1",
+    );
+    // A wildcard line must not take the line a stricter one needs.
+    assert_pass(run("uidMap: ['any any any', '0 1234 1']", running(v134)));
+    let ordered = "uidMap: {ordered: ['0 1234 1', '1 200000 65535']}";
+    assert_pass(run(ordered, running(v134)));
+    assert_fail(
+        run(ordered, running(v133)),
+        "pod p: uid_map: expected in this order: 0 1234 1 | 1 200000 65535, observed 1 200000 65535",
+    );
+}
+
+#[test]
 fn gid_map_and_missing_maps() {
     assert_pass(run("gidMap: ['0 131072 65536']", running("0 131072 65536")));
     assert_fail(

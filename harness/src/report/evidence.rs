@@ -32,10 +32,18 @@ pub fn render(o: &Observation) -> String {
         let _ = writeln!(s, "  outcome: {}", p.outcome);
         let i = &p.inside;
         if let Some(m) = &i.uid_map {
-            let _ = writeln!(s, "  uid_map: {}", m.to_string().replace('\n', " | "));
+            let _ = writeln!(
+                s,
+                "  uid_map: {}",
+                m.sorted().to_string().replace('\n', " | ")
+            );
         }
         if let Some(m) = &i.gid_map {
-            let _ = writeln!(s, "  gid_map: {}", m.to_string().replace('\n', " | "));
+            let _ = writeln!(
+                s,
+                "  gid_map: {}",
+                m.sorted().to_string().replace('\n', " | ")
+            );
         }
         if let Some(id) = &i.id {
             let _ = writeln!(s, "  id: {}", id.trim());
@@ -67,11 +75,11 @@ pub fn render(o: &Observation) -> String {
                 h.host_gid.map(|x| x.to_string()).unwrap_or("?".into()),
                 h.uid_map
                     .as_ref()
-                    .map(|m| m.to_string().replace('\n', " | "))
+                    .map(|m| m.sorted().to_string().replace('\n', " | "))
                     .unwrap_or("?".into()),
                 h.gid_map
                     .as_ref()
-                    .map(|m| m.to_string().replace('\n', " | "))
+                    .map(|m| m.sorted().to_string().replace('\n', " | "))
                     .unwrap_or("?".into()),
             );
         }

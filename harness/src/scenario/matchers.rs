@@ -267,15 +267,29 @@ impl JsonSchema for LineMatch {
 pub enum MapExpect {
     Host,
     NotHost,
+    /// The lines in any order: a map means the same whatever order its
+    /// lines were written in.
     Lines(Vec<LineMatch>),
+    /// The lines in exactly this order (`{ordered: [...]}`), for a scenario
+    /// about the order itself.
+    Ordered(Vec<LineMatch>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 enum RawMap {
-    /// `host`, `not-host`, or lines separated by newlines.
+    /// `host`, `not-host`, or lines separated by newlines (any order).
     Text(String),
+    /// Lines in any order.
     Lines(Vec<LineMatch>),
+    /// Lines in exactly this order.
+    Ordered(OrderedLines),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct OrderedLines {
+    ordered: Vec<LineMatch>,
 }
 
 impl TryFrom<RawMap> for MapExpect {
@@ -303,6 +317,10 @@ impl TryFrom<RawMap> for MapExpect {
                 Err("an id-map expectation needs at least one line".into())
             }
             RawMap::Lines(lines) => Ok(MapExpect::Lines(lines)),
+            RawMap::Ordered(o) if o.ordered.is_empty() => {
+                Err("an ordered id-map expectation needs at least one line".into())
+            }
+            RawMap::Ordered(o) => Ok(MapExpect::Ordered(o.ordered)),
         }
     }
 }
@@ -313,6 +331,7 @@ impl From<MapExpect> for RawMap {
             MapExpect::Host => RawMap::Text("host".into()),
             MapExpect::NotHost => RawMap::Text("not-host".into()),
             MapExpect::Lines(l) => RawMap::Lines(l),
+            MapExpect::Ordered(ordered) => RawMap::Ordered(OrderedLines { ordered }),
         }
     }
 }
@@ -322,7 +341,7 @@ impl fmt::Display for MapExpect {
         match self {
             MapExpect::Host => f.write_str("0 0 4294967295 (host)"),
             MapExpect::NotHost => f.write_str("anything but 0 0 4294967295 (not the host)"),
-            MapExpect::Lines(lines) => {
+            MapExpect::Lines(lines) | MapExpect::Ordered(lines) => {
                 for (i, l) in lines.iter().enumerate() {
                     if i > 0 {
                         f.write_str("\n")?;
@@ -484,23 +503,31 @@ impl TryFrom<serde_json::Value> for LineMatch {
     }
 }
 
+fn map_lines(items: Vec<serde_json::Value>) -> Result<Vec<LineMatch>, String> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| LineMatch::try_from(l).map_err(|e| format!("line {}: {e}", i + 1)))
+        .collect()
+}
+
 impl TryFrom<serde_json::Value> for MapExpect {
     type Error = String;
     fn try_from(v: serde_json::Value) -> Result<Self, String> {
         match v {
             serde_json::Value::String(s) => RawMap::Text(s).try_into(),
-            serde_json::Value::Array(items) => {
-                let lines = items
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, l)| {
-                        LineMatch::try_from(l).map_err(|e| format!("line {}: {e}", i + 1))
+            serde_json::Value::Array(items) => RawMap::Lines(map_lines(items)?).try_into(),
+            serde_json::Value::Object(mut o) if o.len() == 1 && o.contains_key("ordered") => {
+                match o.remove("ordered") {
+                    Some(serde_json::Value::Array(items)) => RawMap::Ordered(OrderedLines {
+                        ordered: map_lines(items)?,
                     })
-                    .collect::<Result<Vec<_>, _>>()?;
-                RawMap::Lines(lines).try_into()
+                    .try_into(),
+                    _ => Err("`ordered` takes a list of id-map lines".into()),
+                }
             }
             other => Err(format!(
-                "{} is not an id-map expectation: write `host`, `not-host` or a list of lines",
+                "{} is not an id-map expectation: write `host`, `not-host`, a list of lines (any order) or {{ordered: [lines]}}",
                 describe_json(&other)
             )),
         }

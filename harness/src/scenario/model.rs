@@ -40,7 +40,7 @@ pub struct ScenarioFile {
     /// Who creates the pods (kube target); default: the harness's own identity.
     #[serde(default, rename = "as")]
     pub account: Option<Account>,
-    /// How long to wait for each pod to settle; default 60s (kube) or 30s (cri).
+    /// How long to wait for each pod to settle; default 120s (kube) or 30s (cri, local).
     #[serde(default, with = "humantime_serde")]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,
