@@ -92,6 +92,38 @@ pub fn lookup(name: &str) -> Option<&'static TemplateDef> {
 /// Template values available to one scenario.
 pub type Templates = BTreeMap<String, String>;
 
+/// The values every target has: its test images, ids per pod, and the
+/// runtime and subordinate ids its facts report.
+pub fn run_values(
+    busybox: &str,
+    pause: &str,
+    ids_per_pod: u32,
+    facts: &crate::facts::Facts,
+) -> Templates {
+    let mut t = Templates::new();
+    t.insert("image.busybox".into(), busybox.into());
+    t.insert("image.pause".into(), pause.into());
+    t.insert("node.idsPerPod".into(), ids_per_pod.to_string());
+    if let Some(r) = &facts.runtime {
+        t.insert("runtime.name".into(), r.reported_name.clone());
+        t.insert("runtime.version".into(), r.reported_version.clone());
+    }
+    let node = facts.nodes.first();
+    let containers = |m: Option<&BTreeMap<String, Vec<crate::facts::SubIdRange>>>| {
+        m.and_then(|m| m.get("containers"))
+            .and_then(|v| v.first())
+            .copied()
+    };
+    if let Some(r) = containers(node.and_then(|n| n.subuids.as_ref())) {
+        t.insert("subuid.containers.start".into(), r.start.to_string());
+        t.insert("subuid.containers.count".into(), r.count.to_string());
+    }
+    if let Some(r) = containers(node.and_then(|n| n.subgids.as_ref())) {
+        t.insert("subgid.containers.start".into(), r.start.to_string());
+    }
+    t
+}
+
 /// Names referenced as `${name}` in `text`, in order. An unterminated `${`
 /// yields an error message.
 pub fn references(text: &str) -> Result<Vec<&str>, String> {

@@ -750,40 +750,9 @@ impl Target for CriTarget {
     }
 
     fn templates(&self, facts: &Facts) -> Templates {
-        let mut t = Templates::new();
-        t.insert(
-            "image.busybox".into(),
-            self.options
-                .image
-                .clone()
-                .unwrap_or_else(|| DEFAULT_IMAGE.into()),
-        );
-        t.insert("image.pause".into(), PAUSE_IMAGE.into());
-        t.insert(
-            "node.idsPerPod".into(),
-            self.allocator.range().ids_per_pod.to_string(),
-        );
-        if let Some(r) = &facts.runtime {
-            t.insert("runtime.name".into(), r.reported_name.clone());
-            t.insert("runtime.version".into(), r.reported_version.clone());
-        }
-        let node = facts.nodes.first();
-        if let Some(r) = node
-            .and_then(|n| n.subuids.as_ref())
-            .and_then(|m| m.get("containers"))
-            .and_then(|v| v.first())
-        {
-            t.insert("subuid.containers.start".into(), r.start.to_string());
-            t.insert("subuid.containers.count".into(), r.count.to_string());
-        }
-        if let Some(r) = node
-            .and_then(|n| n.subgids.as_ref())
-            .and_then(|m| m.get("containers"))
-            .and_then(|v| v.first())
-        {
-            t.insert("subgid.containers.start".into(), r.start.to_string());
-        }
-        t
+        let image = self.options.image.as_deref().unwrap_or(DEFAULT_IMAGE);
+        let ids = self.allocator.range().ids_per_pod;
+        crate::templates::run_values(image, PAUSE_IMAGE, ids, facts)
     }
 
     async fn execute(&self, scenario: &Scenario, plan: &ExecPlan) -> Executed {

@@ -786,21 +786,13 @@ impl Target for KubeTarget {
     }
 
     fn templates(&self, facts: &Facts) -> Templates {
-        let mut t = Templates::new();
-        t.insert(
-            "image.busybox".into(),
-            self.options
-                .image
-                .clone()
-                .unwrap_or_else(|| "docker.io/library/busybox:1.36".into()),
-        );
-        t.insert("image.pause".into(), "registry.k8s.io/pause:3.10".into());
-        if let Some(r) = &facts.runtime {
-            t.insert("runtime.name".into(), r.reported_name.clone());
-            t.insert("runtime.version".into(), r.reported_version.clone());
-        }
-        t.insert("node.idsPerPod".into(), "65536".into());
-        t
+        // On clusters the nodes pull: public images, unless --image says otherwise.
+        let image = self
+            .options
+            .image
+            .as_deref()
+            .unwrap_or("docker.io/library/busybox:1.36");
+        crate::templates::run_values(image, "registry.k8s.io/pause:3.10", 65536, facts)
     }
 
     async fn execute(&self, scenario: &Scenario, plan: &ExecPlan) -> Executed {
