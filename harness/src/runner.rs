@@ -156,7 +156,9 @@ impl Suite {
                     .unwrap_or_else(|| default_timeout(self.facts.target));
                 // The target gives up on the scenario after this (and still
                 // removes what it made).
-                let budget = timeout * (spec.pods.len() as u32 + 1) + Duration::from_secs(30);
+                // Each pod may take `timeout` to settle; one more for creating,
+                // probing and the API's own latency.
+                let budget = timeout * (spec.pods.len() as u32 + 2);
                 let plan = ExecPlan {
                     templates: self.templates.clone(),
                     probes: spec

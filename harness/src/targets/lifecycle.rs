@@ -199,25 +199,17 @@ async fn run_pods<P: PodPlatform>(
         let pod = crate::scenario::load::materialize_pod(&case.pod, &templates)
             .map_err(TargetError::scenario)?;
         let name = pod.metadata.name.clone().unwrap_or_default();
-        let mut obs = PodObservation {
-            name: name.clone(),
+        // The pod's observation lives in the scenario's from the start, so
+        // whatever ends this pod early (error, budget, panic) leaves what was
+        // seen so far, such as the sandbox id.
+        observation.pods.push(PodObservation {
+            name,
             ..PodObservation::default()
-        };
-        // Pushed before anything can fail, so a partial observation shows
-        // how far this pod got.
-        let result = one_pod(
-            platform,
-            scope,
-            scenario,
-            plan,
-            index,
-            &pod,
-            &mut obs,
-            observation,
-        )
-        .await;
+        });
+        let Observation { pods, notes, .. } = &mut *observation;
+        let Some(obs) = pods.last_mut() else { continue };
+        let result = one_pod(platform, scope, scenario, plan, index, &pod, obs, notes).await;
         obs.duration_ms = ms(started);
-        observation.pods.push(obs);
         result?;
     }
     Ok(())
@@ -232,7 +224,7 @@ async fn one_pod<P: PodPlatform>(
     index: usize,
     pod: &Pod,
     obs: &mut PodObservation,
-    observation: &mut Observation,
+    notes: &mut Vec<String>,
 ) -> Result<(), TargetError> {
     let t = Instant::now();
     let handle = platform
@@ -257,7 +249,7 @@ async fn one_pod<P: PodPlatform>(
         Ok(p) => obs.inside = p,
         Err(e) => {
             platform
-                .exec_failed(scope, &handle, &container, e, obs, &mut observation.notes)
+                .exec_failed(scope, &handle, &container, e, obs, notes)
                 .await?
         }
     }
@@ -267,9 +259,7 @@ async fn one_pod<P: PodPlatform>(
         Some(Ok(view)) => obs.host = Some(view),
         Some(Err(e)) => {
             let why = e.chain();
-            observation
-                .notes
-                .push(format!("pod {}: no host view: {why}", obs.name))
+            notes.push(format!("pod {}: no host view: {why}", obs.name))
         }
         None => {}
     }

@@ -5,10 +5,12 @@
 //! bridge of the node.
 
 mod cri_cases;
+mod fault_cases;
 mod node_cases;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use userns_e2e::targets::local::Node;
 
@@ -61,6 +63,24 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Waits for `child`, killing it when it outlives `limit`: nothing may hang.
+pub fn wait_for_exit(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Result<std::process::ExitStatus, String> {
+    let started = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(s);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            return Err(format!("the run did not end within {} s", limit.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     if !userns_e2e::targets::local::is_root() {
@@ -89,6 +109,7 @@ fn main() -> ExitCode {
     };
     let mut trials = cri_cases::trials(&ctx);
     trials.extend(node_cases::trials(&ctx, node_dir("-kill")));
+    trials.extend(fault_cases::trials(&ctx, node_dir("-freeze")));
     let conclusion = libtest_mimic::run(&args, trials);
     let stopped = node.stop();
     let left = leftovers(&dir);

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 use userns_e2e::report::json;
@@ -150,7 +150,7 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &std::path::Path) -> Result<(), Failed> {
         .args(["-KILL", &pid.to_string()])
         .status();
     let drain = std::thread::spawn(move || lines.count());
-    let status = match wait_for_exit(&mut child, Duration::from_secs(120)) {
+    let status = match crate::wait_for_exit(&mut child, Duration::from_secs(120)) {
         Ok(s) => s,
         Err(e) => {
             let _ = node.stop();
@@ -185,6 +185,21 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &std::path::Path) -> Result<(), Failed> {
     if r.summary.passed == 0 {
         return Err("the scenario before the kill should have passed".into());
     }
+    // A sandbox made before the kill that could not be removed is named.
+    for x in &r.results {
+        let Some(o) = &x.observation else { continue };
+        for id in o.pods.iter().filter_map(|p| p.id.as_ref()) {
+            if matches!(x.verdict, Verdict::Error { .. })
+                && !o.leftovers.iter().any(|l| l.contains(id.as_str()))
+            {
+                return Err(format!(
+                    "{}: sandbox {id} neither removed nor named: {:?}",
+                    x.id, o.leftovers
+                )
+                .into());
+            }
+        }
+    }
     stopped?;
     if !left.is_empty() {
         return Err(format!("left behind: {left:?}").into());
@@ -192,8 +207,11 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &std::path::Path) -> Result<(), Failed> {
     Ok(())
 }
 
-/// SIGINT after the first scenario: exit 130, and no sandbox of the run left.
+/// SIGINT after the first scenario: reports written with the interrupted
+/// scenarios marked, exit 130, and no sandbox of the run left.
 fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
+    let results = tempfile::tempdir()?;
+    let j = results.path().join("r.json");
     let mut child = Command::new(&ctx.bin)
         .args([
             "run",
@@ -203,6 +221,8 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
             &ctx.socket,
             "--test-threads",
             "1",
+            "--json",
+            &j.display().to_string(),
             "scenarios/",
         ])
         .current_dir(&ctx.repo)
@@ -228,11 +248,24 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
         .args(["-INT", &child.id().to_string()])
         .status();
     let drain = std::thread::spawn(move || lines.count());
-    let status = wait_for_exit(&mut child, Duration::from_secs(60))
+    let status = crate::wait_for_exit(&mut child, Duration::from_secs(60))
         .map_err(|e| format!("after Ctrl-C: {e}"))?;
     let _ = drain.join();
     if status.code() != Some(130) {
         return Err(format!("exit {:?} after Ctrl-C, expected 130", status.code()).into());
+    }
+    let r = json::read(&j).map_err(|e| format!("no reports after Ctrl-C: {e}"))?;
+    let interrupted = r
+        .results
+        .iter()
+        .filter(|x| matches!(&x.verdict, Verdict::Error { reason } if reason.starts_with(userns_e2e::runner::INTERRUPTED)))
+        .count();
+    if interrupted == 0 || r.summary.passed == 0 {
+        return Err(format!(
+            "after Ctrl-C: {interrupted} interrupted, summary {:?}",
+            r.summary
+        )
+        .into());
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -252,22 +285,4 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
         return Err(format!("sandboxes of run {run_id} left after Ctrl-C: {left:?}").into());
     }
     Ok(())
-}
-
-/// Waits for `child`, killing it when it outlives `limit`: nothing may hang.
-fn wait_for_exit(
-    child: &mut std::process::Child,
-    limit: Duration,
-) -> Result<std::process::ExitStatus, String> {
-    let started = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
-            return Ok(s);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            return Err(format!("the run did not end within {} s", limit.as_secs()));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
