@@ -137,6 +137,25 @@ fn main() {
             .map(|p| p.duration_ms)
             .sum();
         times.push(wall);
+        // Where a pod's time goes, phase by phase (mean over the pods that had it).
+        let mut phases: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+        for p in r
+            .results
+            .iter()
+            .filter_map(|x| x.observation.as_ref())
+            .flat_map(|o| &o.pods)
+        {
+            for (k, v) in &p.phases_ms {
+                let e = phases.entry(k.clone()).or_default();
+                e.0 += v;
+                e.1 += 1;
+            }
+        }
+        let line: Vec<String> = phases
+            .iter()
+            .map(|(k, (sum, n))| format!("{k} {:.0} ms", *sum as f64 / (*n).max(1) as f64))
+            .collect();
+        println!("  per pod, mean: {}", line.join(", "));
         println!(
             "suite wall time, {} thread(s): {:.2} s for {ran} executed scenarios ({} passed); time inside pods' runtime calls {:.2} s",
             threads.map(|t| t.to_string()).unwrap_or_else(|| format!("default ({})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))),
