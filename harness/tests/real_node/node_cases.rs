@@ -54,47 +54,64 @@ pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
     })];
     let c = ctx.clone();
     out.push(Trial::test(
-        "run/the-suite-passes-on-the-real-node",
+        "run/the-suite-passes-on-the-real-node-serially-and-in-parallel",
         move || {
-            let dir = tempfile::tempdir()?;
-            let (j, x, m) = (
-                dir.path().join("r.json"),
-                dir.path().join("j.xml"),
-                dir.path().join("s.md"),
-            );
-            let o = cli(
-                &c,
-                &[
+            for threads in [Some("1"), None] {
+                let dir = tempfile::tempdir()?;
+                let (j, x, m) = (
+                    dir.path().join("r.json"),
+                    dir.path().join("j.xml"),
+                    dir.path().join("s.md"),
+                );
+                let (js, xs, ms) = (
+                    j.display().to_string(),
+                    x.display().to_string(),
+                    m.display().to_string(),
+                );
+                let mut args = vec![
                     "run",
                     "--target",
                     "cri",
                     "--socket",
                     &c.socket,
                     "--json",
-                    &j.display().to_string(),
+                    &js,
                     "--junit",
-                    &x.display().to_string(),
+                    &xs,
                     "--markdown",
-                    &m.display().to_string(),
-                    "scenarios/",
-                ],
-            );
-            let r = json::read(&j)?;
-            if o.status.code() != Some(0)
-                || r.summary.failed + r.summary.errored > 0
-                || r.summary.passed < 20
-            {
-                return Err(format!(
-                    "exit {:?}, summary {:?}\n{}",
-                    o.status.code(),
-                    r.summary,
-                    String::from_utf8_lossy(&o.stdout)
-                )
-                .into());
-            }
-            for p in [&x, &m] {
-                if std::fs::metadata(p)?.len() == 0 {
-                    return Err(format!("{} is empty", p.display()).into());
+                    &ms,
+                ];
+                if let Some(n) = threads {
+                    args.extend(["--test-threads", n]);
+                }
+                args.push("scenarios/");
+                let o = cli(&c, &args);
+                let r = json::read(&j)?;
+                // The tier's summary line, for the CI log.
+                let stderr = String::from_utf8_lossy(&o.stderr);
+                let summary = stderr
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains(" passed, "))
+                    .unwrap_or("");
+                let how = threads.map_or("default threads".to_string(), |n| format!("{n} thread"));
+                println!("containerd tier ({how}): {summary}");
+                if o.status.code() != Some(0)
+                    || r.summary.failed + r.summary.errored > 0
+                    || r.summary.passed < 20
+                {
+                    return Err(format!(
+                        "exit {:?}, summary {:?}\n{}",
+                        o.status.code(),
+                        r.summary,
+                        String::from_utf8_lossy(&o.stdout)
+                    )
+                    .into());
+                }
+                for p in [&x, &m] {
+                    if std::fs::metadata(p)?.len() == 0 {
+                        return Err(format!("{} is empty", p.display()).into());
+                    }
                 }
             }
             Ok(())
