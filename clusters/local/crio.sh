@@ -191,6 +191,14 @@ monitor_path = \"$RT/bin/conmon\"
 allowed_annotations = [$ann]
 "
   done
+  # A handler that allows no annotation (runtimeClassName: userns-e2e-no-annotations), for the
+  # scenario showing CRI-O drops the userns-mode annotation where it is not allowed.
+  handlers+="
+[crio.runtime.runtimes.userns-e2e-no-annotations]
+runtime_path = \"$RT/bin/$runtime\"
+runtime_root = \"$DIR/run/$runtime\"
+monitor_path = \"$RT/bin/conmon\"
+"
   cat > "$DIR/crio.conf" <<C
 # Written by userns-e2e (clusters/local/crio.sh) for CRI-O $v; rewritten on every start.
 [crio]

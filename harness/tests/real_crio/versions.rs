@@ -109,14 +109,18 @@ fn unpack(ctx: &Ctx, b: &Build) -> Result<PathBuf, Failed> {
 }
 
 /// Whether a scenario can run on a CRI-O node without a cluster, at `version`:
-/// skipping one of those is a failure.
+/// skipping one of those is a failure. The node always has subordinate ids
+/// for `containers` (it adds them), so a scenario that needs a node without
+/// them (story/03) is for another node.
 pub fn applies(req: &Requirements, version: &Version) -> bool {
+    let needs_no_subids = req.subids.values().any(|has| !has);
     req.targets
         .as_ref()
         .is_none_or(|t| t.contains(&TargetKind::Local) || t.contains(&TargetKind::Cri))
         && req.runtime.as_ref().is_none_or(|r| *r == RuntimeName::CriO)
         && req.kubernetes.is_none()
         && req.feature_gates.is_empty()
+        && !needs_no_subids
         && !matches!(
             req.openshift,
             Some(OpenShiftReq::Present(true)) | Some(OpenShiftReq::Version(_))
