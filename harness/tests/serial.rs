@@ -28,7 +28,9 @@ struct Counting {
 #[async_trait]
 impl Target for Counting {
     async fn facts(&self) -> Result<Facts, TargetError> {
-        self.facts.clone().ok_or_else(|| TargetError::unusable("no facts"))
+        self.facts
+            .clone()
+            .ok_or_else(|| TargetError::unusable("no facts"))
     }
     fn templates(&self, _: &Facts) -> Templates {
         Templates::new()

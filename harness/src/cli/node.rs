@@ -39,8 +39,15 @@ pub enum NodeAction {
 }
 
 pub fn node(args: NodeArgs) -> Result<Status, CliError> {
-    if args.crio.is_some() && args.runtime != LocalRuntime::CriO {
-        return Err(CliError::Usage("--crio needs --runtime cri-o".to_string()));
+    if args.runtime != LocalRuntime::CriO {
+        if args.crio.is_some() {
+            return Err(CliError::Usage("--crio needs --runtime cri-o".into()));
+        }
+        if matches!(args.action, NodeAction::Stop { purge: true }) {
+            return Err(CliError::Usage(
+                "--purge is for the CRI-O node (--runtime cri-o); the containerd node changes nothing outside its folder".into(),
+            ));
+        }
     }
     let dir = local::node_dir(
         Path::new(crio::NODES_ROOT),
