@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::exit::{CliError, Status};
-use crate::targets::local::{self, crio, LocalRuntime, Node};
+use crate::targets::local::{self, crio, LocalRuntime, Node, NodeStatus};
 
 #[derive(Debug, clap::Args)]
 pub struct NodeArgs {
@@ -61,30 +61,39 @@ pub fn node(args: NodeArgs) -> Result<Status, CliError> {
         LocalRuntime::CriO => Node::cri_o(&dir, args.crio.as_deref()),
     };
     let result = match args.action {
-        NodeAction::Start => node.start().map(|socket| println!("{socket}")),
-        NodeAction::Stop { purge: false } => node.stop().map(|()| println!("stopped")),
-        NodeAction::Stop { purge: true } => node.purge().map(|()| println!("stopped and purged")),
-        NodeAction::Status => node.status().map(|s| {
-            println!("{}", if s.running { "running" } else { "stopped" });
-            if let Some(pid) = s.pid {
-                println!("pid: {pid}");
-            }
-            println!("socket: {}", s.socket);
-            println!("folder: {}", dir.display());
-            match (&s.containerd, &s.crio, &s.runc) {
-                (Some(c), _, Some(r)) => println!("containerd {c}, runc {r}"),
-                (_, Some(c), Some(r)) => println!(
-                    "CRI-O {c}, conmon {}, runc {r}, OCI runtime {}",
-                    s.conmon.as_deref().unwrap_or("?"),
-                    s.oci_runtime.as_deref().unwrap_or("not started yet")
-                ),
-                _ => println!("not provisioned yet"),
-            }
-            if let Some(ids) = &s.subids_added {
-                println!("subordinate ids added by the node (purge removes them): {ids}");
-            }
-        }),
+        NodeAction::Start => node.start().map(|socket| format!("{socket}\n")),
+        NodeAction::Stop { purge: false } => node.stop().map(|()| "stopped\n".to_string()),
+        NodeAction::Stop { purge: true } => node.purge().map(|()| "stopped and purged\n".into()),
+        NodeAction::Status => node.status().map(|s| status_text(&s, &dir)),
     };
+    // Printed whole and without panicking on a closed pipe (`| head -1`).
+    if let Ok(text) = &result {
+        super::print_stdout(text);
+    }
     result.map_err(|e| CliError::environment(format!("local node in {}", dir.display()), e))?;
     Ok(Status::Ok)
+}
+
+fn status_text(s: &NodeStatus, dir: &Path) -> String {
+    let mut out = vec![if s.running { "running" } else { "stopped" }.to_string()];
+    if let Some(pid) = s.pid {
+        out.push(format!("pid: {pid}"));
+    }
+    out.push(format!("socket: {}", s.socket));
+    out.push(format!("folder: {}", dir.display()));
+    out.push(match (&s.containerd, &s.crio, &s.runc) {
+        (Some(c), _, Some(r)) => format!("containerd {c}, runc {r}"),
+        (_, Some(c), Some(r)) => format!(
+            "CRI-O {c}, conmon {}, runc {r}, OCI runtime {}",
+            s.conmon.as_deref().unwrap_or("?"),
+            s.oci_runtime.as_deref().unwrap_or("not started yet")
+        ),
+        _ => "not provisioned yet".into(),
+    });
+    if let Some(ids) = &s.subids_added {
+        out.push(format!(
+            "subordinate ids added by the node (purge removes them): {ids}"
+        ));
+    }
+    out.join("\n") + "\n"
 }
