@@ -21,29 +21,10 @@ SOCK=$DIR/run/containerd.sock
 CTR="$DIR/x/usr/bin/ctr --address $SOCK -n k8s.io"
 MARKER=$DIR/.provisioned
 
-log() { echo "node: $*" >&2; }
-die() { echo "node: error: $*" >&2; exit 1; }
-
-# A bridge name (at most 15 characters) and subnet derived from DIR, so nodes
-# in different folders can run side by side.
-hash=$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)
-BRIDGE=une2e$(printf '%x' $((hash % 1048576)))
-SUBNET=10.$((100 + hash % 100)).$(( (hash / 100) % 250 )).0/24
-
-version_at_least() { # have want
-  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]
-}
-
-apt_view() {
-  local uri key=/usr/share/keyrings/debian-archive-keyring.gpg
-  uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-  [ -n "$uri" ] || uri=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-  [ -n "$uri" ] || die "cannot find the Debian mirror in /etc/apt (sources.list.d/debian.sources or sources.list)"
-  mkdir -p "$DIR"/apt/lists/partial "$DIR"/apt/cache
-  printf 'deb [signed-by=%s] %s %s main\n' "$key" "$uri" forky "$key" "$uri" sid > "$DIR"/apt/sources.list
-  APT_OPTS=(-oDir::Etc::SourceList="$DIR"/apt/sources.list -oDir::Etc::SourceParts=/dev/null
-            -oDir::State::Lists="$DIR"/apt/lists -oDir::Cache="$DIR"/apt/cache -oAPT::Sandbox::User=root)
-}
+LOG=node
+# shellcheck source=common.sh
+. "$here/common.sh"
+node_network
 
 provision() {
   if [ -f "$MARKER" ] && [ -x "$DIR/x/usr/bin/containerd" ] && [ -x "$DIR/runc/runc" ] && [ -f "$DIR/img/busybox.tar" ]; then
@@ -51,15 +32,7 @@ provision() {
   fi
   [ "$(id -u)" = 0 ] || die "provisioning needs root"
   mkdir -p "$DIR"/{debs,run,tmp,cni/net.d,cni/ipam,opt,x,runc/lib,logs}
-  export DEBIAN_FRONTEND=noninteractive
-  local missing=()
-  for p in busybox-static containernetworking-plugins patchelf iproute2; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    log "installing ${missing[*]}"
-    apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -q "${missing[@]}" >/dev/null; }
-  fi
+  host_packages busybox-static containernetworking-plugins patchelf iproute2
   log "downloading containerd, runc and libc6 from Debian's newer suites"
   apt_view
   apt-get "${APT_OPTS[@]}" update -qq
@@ -70,7 +43,7 @@ provision() {
   cp "$DIR/x/usr/sbin/runc" "$DIR/runc/runc"
   cp -L "$DIR"/x/usr/lib/x86_64-linux-gnu/{ld-linux-x86-64.so.2,libc.so.6} "$DIR/runc/lib/"
   cp -L /lib/x86_64-linux-gnu/libseccomp.so.2 "$DIR/runc/lib/"
-  patchelf --set-interpreter "$DIR/runc/lib/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$DIR/runc/lib" "$DIR/runc/runc"
+  patch_private "$DIR/runc/runc" "$DIR/runc/lib"
   local cv rv
   cv=$("$DIR/x/usr/bin/containerd" --version | awk '{print $3}' | sed 's/^v//; s/[+~-].*//')
   rv=$("$DIR/runc/runc" --version | awk 'NR==1{print $3}' | sed 's/[+~-].*//')
@@ -115,10 +88,7 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
   [plugins.'io.containerd.internal.v1.opt']
     path = '$DIR/opt'
 C
-  cat > "$DIR/cni/net.d/10-userns-e2e.conflist" <<N
-{"cniVersion": "1.0.0", "name": "userns-e2e", "plugins": [{"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false,
- "ipam": {"type": "host-local", "dataDir": "$DIR/cni/ipam", "ranges": [[{"subnet": "$SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}
-N
+  write_cni userns-e2e
 }
 
 pid_of() { [ -f "$DIR/containerd.pid" ] && cat "$DIR/containerd.pid" || true; }
@@ -165,10 +135,8 @@ stop() {
     kill -KILL "$p" 2>/dev/null || true
   done
   # Mounts under DIR (rootfs, shm, netns), deepest first.
-  awk -v d="$DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null || true
-  done
-  ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE" 2>/dev/null || true
+  unmount_under
+  remove_bridge
   return 0
 }
 

@@ -169,4 +169,69 @@ fn main() {
         times[0].as_secs_f64() / times[1].as_secs_f64()
     );
     node.stop().expect("stop the node");
+    crio_start_times(&repo);
+}
+
+/// The CRI-O build the bench starts: USERNS_E2E_BENCH_CRIO (a crio binary or
+/// folder), else the newest build in the shared folder, unpacked once.
+fn bench_crio(repo: &Path) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("USERNS_E2E_BENCH_CRIO") {
+        return Some(PathBuf::from(p));
+    }
+    let shared = std::env::var_os("USERNS_E2E_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("../shared"))
+        .join("crio");
+    let newest = std::fs::read_dir(&shared)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let tag = e.file_name().to_string_lossy().into_owned();
+            let tarball = e.path().join(format!("crio-{tag}-linux-amd64.tar.xz"));
+            Some((userns_e2e::version::Version::parse(&tag)?, tag, tarball))
+                .filter(|(_, _, t)| t.is_file())
+        })
+        .max()?;
+    let dir = PathBuf::from("/var/tmp/userns-e2e-bench-crio").join(&newest.1);
+    if !dir.join("bin/crio").is_file() {
+        std::fs::create_dir_all(&dir).ok()?;
+        let ok = std::process::Command::new("tar")
+            .arg("-xJf")
+            .arg(&newest.2)
+            .arg("-C")
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(())?;
+    }
+    Some(dir)
+}
+
+/// CRI-O node start: cold (an empty folder: provisioning, Debian downloads,
+/// images) and warm (stopped, then started again).
+fn crio_start_times(repo: &Path) {
+    let Some(crio) = bench_crio(repo) else {
+        println!("CRI-O node start: skipped (no CRI-O build; set USERNS_E2E_BENCH_CRIO or USERNS_E2E_SHARED)");
+        return;
+    };
+    let dir = std::env::var_os("USERNS_E2E_BENCH_CRIO_NODE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/userns-e2e-bench-crio/node"));
+    let node = Node::cri_o(&dir, Some(&crio));
+    node.purge().expect("purge the CRI-O bench node");
+    let t = Instant::now();
+    node.start().expect("cold start of the CRI-O node");
+    let cold = t.elapsed();
+    node.stop().expect("stop the CRI-O node");
+    let t = Instant::now();
+    node.start().expect("warm start of the CRI-O node");
+    let warm = t.elapsed();
+    println!(
+        "CRI-O node start ({}): cold {:.2} s, warm {:.2} s",
+        crio.display(),
+        cold.as_secs_f64(),
+        warm.as_secs_f64()
+    );
+    // Leaves the host as found (the subordinate ids, if this node added them).
+    node.purge().expect("purge the CRI-O bench node");
 }

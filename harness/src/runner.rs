@@ -135,6 +135,27 @@ impl Suite {
     }
 }
 
+/// Scenarios take it shared, `serial: true` ones exclusively. A process-wide
+/// lock because it guards the target's shared state (e.g. CRI-O's `auto`
+/// allocator), not this suite's.
+static SERIAL: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+enum SerialGate {
+    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
+}
+
+impl SerialGate {
+    fn enter(serial: bool) -> SerialGate {
+        // A poisoned lock only means another scenario panicked; its guard is gone.
+        if serial {
+            SerialGate::Alone(SERIAL.write().unwrap_or_else(|p| p.into_inner()))
+        } else {
+            SerialGate::Shared(SERIAL.read().unwrap_or_else(|p| p.into_inner()))
+        }
+    }
+}
+
 impl Suite {
     fn run_one(&self, scenario: &Scenario) -> ScenarioResult {
         let started = Instant::now();
@@ -178,6 +199,8 @@ impl Suite {
                 // bounded removal, so a wedged target cannot hang the run.
                 let net =
                     budget + crate::targets::lifecycle::CLOSE_BUDGET + Duration::from_secs(30);
+                // Serial scenarios exclude all others while their pods exist.
+                let _alone = SerialGate::enter(spec.serial);
                 let executed = self.runtime.block_on(async {
                     tokio::time::timeout(net, self.target.execute(scenario, &plan)).await
                 });

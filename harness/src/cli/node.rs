@@ -1,22 +1,26 @@
-//! `node start|stop|status`: the harness's own local containerd node.
+//! `node start|stop|status`: the harness's own local node (containerd, or a
+//! CRI-O you provide).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::exit::{CliError, Status};
-use crate::targets::local::Node;
+use crate::targets::local::{self, crio, LocalRuntime, Node, NodeStatus};
 
 #[derive(Debug, clap::Args)]
 pub struct NodeArgs {
     #[command(subcommand)]
     pub action: NodeAction,
-    /// State folder of the node.
-    #[arg(
-        long,
-        env = "USERNS_E2E_NODE_DIR",
-        default_value = "/var/lib/userns-e2e/node",
-        global = true
-    )]
-    pub node_dir: PathBuf,
+    /// State folder of the node (default /var/lib/userns-e2e/node, or
+    /// /var/lib/userns-e2e/node-crio-VERSION with --runtime cri-o).
+    #[arg(long, env = "USERNS_E2E_NODE_DIR", global = true)]
+    pub node_dir: Option<PathBuf>,
+    /// Runtime of the node.
+    #[arg(long, value_enum, default_value_t, global = true)]
+    pub runtime: LocalRuntime,
+    /// The CRI-O to run (--runtime cri-o): a crio binary (e.g. /usr/bin/crio)
+    /// or an unpacked release folder (bin/crio + bin/pinns, or cri-o/bin/…).
+    #[arg(long, global = true)]
+    pub crio: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -24,31 +28,72 @@ pub enum NodeAction {
     /// Provision (once) and start the node; prints its CRI socket.
     Start,
     /// Stop the node and remove its mounts, network namespaces and bridge.
-    Stop,
+    Stop {
+        /// CRI-O node: also delete its folder and the subordinate ids it added
+        /// to /etc/subuid and /etc/subgid.
+        #[arg(long)]
+        purge: bool,
+    },
     /// Say whether it runs, with its socket and versions.
     Status,
 }
 
 pub fn node(args: NodeArgs) -> Result<Status, CliError> {
-    let node = Node::new(&args.node_dir);
-    let result = match args.action {
-        NodeAction::Start => node.start().map(|socket| println!("{socket}")),
-        NodeAction::Stop => node.stop().map(|()| println!("stopped")),
-        NodeAction::Status => node.status().map(|s| {
-            println!("{}", if s.running { "running" } else { "stopped" });
-            if let Some(pid) = s.pid {
-                println!("pid: {pid}");
-            }
-            println!("socket: {}", s.socket);
-            println!("folder: {}", args.node_dir.display());
-            match (&s.containerd, &s.runc) {
-                (Some(c), Some(r)) => println!("containerd {c}, runc {r}"),
-                _ => println!("not provisioned yet"),
-            }
-        }),
+    if args.runtime != LocalRuntime::CriO {
+        if args.crio.is_some() {
+            return Err(CliError::Usage("--crio needs --runtime cri-o".into()));
+        }
+        if matches!(args.action, NodeAction::Stop { purge: true }) {
+            return Err(CliError::Usage(
+                "--purge is for the CRI-O node (--runtime cri-o); the containerd node changes nothing outside its folder".into(),
+            ));
+        }
+    }
+    let dir = local::node_dir(
+        Path::new(crio::NODES_ROOT),
+        args.runtime,
+        args.node_dir.as_deref(),
+        args.crio.as_deref(),
+    )
+    .map_err(|e| CliError::environment("the local node", e))?;
+    let node = match args.runtime {
+        LocalRuntime::Containerd => Node::new(&dir),
+        LocalRuntime::CriO => Node::cri_o(&dir, args.crio.as_deref()),
     };
-    result.map_err(|e| {
-        CliError::environment(format!("local node in {}", args.node_dir.display()), e)
-    })?;
+    let result = match args.action {
+        NodeAction::Start => node.start().map(|socket| format!("{socket}\n")),
+        NodeAction::Stop { purge: false } => node.stop().map(|()| "stopped\n".to_string()),
+        NodeAction::Stop { purge: true } => node.purge().map(|()| "stopped and purged\n".into()),
+        NodeAction::Status => node.status().map(|s| status_text(&s, &dir)),
+    };
+    // Printed whole and without panicking on a closed pipe (`| head -1`).
+    if let Ok(text) = &result {
+        super::print_stdout(text);
+    }
+    result.map_err(|e| CliError::environment(format!("local node in {}", dir.display()), e))?;
     Ok(Status::Ok)
+}
+
+fn status_text(s: &NodeStatus, dir: &Path) -> String {
+    let mut out = vec![if s.running { "running" } else { "stopped" }.to_string()];
+    if let Some(pid) = s.pid {
+        out.push(format!("pid: {pid}"));
+    }
+    out.push(format!("socket: {}", s.socket));
+    out.push(format!("folder: {}", dir.display()));
+    out.push(match (&s.containerd, &s.crio, &s.runc) {
+        (Some(c), _, Some(r)) => format!("containerd {c}, runc {r}"),
+        (_, Some(c), Some(r)) => format!(
+            "CRI-O {c}, conmon {}, runc {r}, OCI runtime {}",
+            s.conmon.as_deref().unwrap_or("?"),
+            s.oci_runtime.as_deref().unwrap_or("not started yet")
+        ),
+        _ => "not provisioned yet".into(),
+    });
+    if let Some(ids) = &s.subids_added {
+        out.push(format!(
+            "subordinate ids added by the node (purge removes them): {ids}"
+        ));
+    }
+    out.join("\n") + "\n"
 }

@@ -1,12 +1,12 @@
 //! Options that choose and configure a target, shared by `run` and `cleanup`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::exit::CliError;
 use crate::facts::TargetKind;
 use crate::targets::cri::CriOptions;
 use crate::targets::kube::{KubeConnect, KubeOptions};
-use crate::targets::local::LocalOptions;
+use crate::targets::local::{self, crio, LocalOptions, LocalRuntime};
 use crate::targets::{self, Target, TargetOptions};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -18,13 +18,17 @@ pub struct TargetArgs {
     /// CRI socket for `--target cri`, e.g. unix:///run/crio/crio.sock.
     #[arg(long)]
     pub socket: Option<String>,
-    /// State folder of the local node.
-    #[arg(
-        long,
-        env = "USERNS_E2E_NODE_DIR",
-        default_value = "/var/lib/userns-e2e/node"
-    )]
-    pub node_dir: PathBuf,
+    /// State folder of the local node (default /var/lib/userns-e2e/node, or
+    /// /var/lib/userns-e2e/node-crio-VERSION with --runtime cri-o).
+    #[arg(long, env = "USERNS_E2E_NODE_DIR")]
+    pub node_dir: Option<PathBuf>,
+    /// Runtime of the local node.
+    #[arg(long, value_enum, default_value_t)]
+    pub runtime: LocalRuntime,
+    /// The CRI-O the local node runs (--runtime cri-o): a crio binary (e.g.
+    /// /usr/bin/crio) or an unpacked release folder (bin/crio, or cri-o/bin/crio).
+    #[arg(long)]
+    pub crio: Option<PathBuf>,
     /// local: leave the node (containerd, its bridge) running after the
     /// command, so the next run starts in about a second. What the scenarios
     /// made is removed either way.
@@ -74,8 +78,18 @@ impl TargetArgs {
         if kind != TargetKind::Cri && self.socket.is_some() {
             wrong.push("--socket");
         }
-        if kind != TargetKind::Local && self.keep_node {
-            wrong.push("--keep-node");
+        if kind != TargetKind::Local {
+            for (set, flag) in [
+                (self.keep_node, "--keep-node"),
+                (self.runtime != LocalRuntime::Containerd, "--runtime"),
+                (self.crio.is_some(), "--crio"),
+            ] {
+                if set {
+                    wrong.push(flag);
+                }
+            }
+        } else if self.crio.is_some() && self.runtime != LocalRuntime::CriO {
+            wrong.push("--crio (without --runtime cri-o)");
         }
         if wrong.is_empty() {
             Ok(())
@@ -100,17 +114,19 @@ impl TargetArgs {
     /// The selected target's own options.
     pub fn options(&self) -> Result<TargetOptions, CliError> {
         Ok(match self.kind() {
-            TargetKind::Local => TargetOptions::Local(LocalOptions {
-                node_dir: self.node_dir.clone(),
-                image: self.image.clone(),
-            }),
+            TargetKind::Local => TargetOptions::Local(self.local_options()?),
             TargetKind::Cri => TargetOptions::Cri {
                 socket: self.socket.clone().ok_or_else(|| {
                     CliError::Usage("--target cri needs --socket unix:///path/to/cri.sock".into())
                 })?,
                 options: CriOptions {
                     image: self.image.clone(),
-                    state_dir: targets::cri_state_dir(&self.node_dir),
+                    state_dir: targets::cri_state_dir(
+                        &self
+                            .node_dir
+                            .clone()
+                            .unwrap_or_else(|| Path::new(crio::NODES_ROOT).join("node")),
+                    ),
                     ..CriOptions::default()
                 },
             },
@@ -128,10 +144,29 @@ impl TargetArgs {
         })
     }
 
+    /// The local target's options, with its node folder resolved.
+    pub fn local_options(&self) -> Result<LocalOptions, CliError> {
+        let node_dir = local::node_dir(
+            Path::new(crio::NODES_ROOT),
+            self.runtime,
+            self.node_dir.as_deref(),
+            self.crio.as_deref(),
+        )
+        .map_err(|e| CliError::environment("the local node", e))?;
+        Ok(LocalOptions {
+            node_dir,
+            image: self.image.clone(),
+            runtime: self.runtime,
+            crio: self.crio.clone(),
+        })
+    }
+
     /// Stops the local node after a command unless `--keep-node`.
     pub fn stop_local_node(&self) {
         if self.kind() == TargetKind::Local && !self.keep_node {
-            targets::local::stop_after_run(&self.node_dir);
+            if let Ok(options) = self.local_options() {
+                targets::local::stop_after_run(&options);
+            }
         }
     }
 }

@@ -44,6 +44,12 @@ pub struct ScenarioFile {
     #[serde(default, with = "humantime_serde")]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,
+    /// Run alone: no other scenario's pods exist meanwhile. For expectations
+    /// that hold only without concurrent pods, e.g. an exact host base from
+    /// CRI-O's `auto` allocator, which concurrent pods share (they may split
+    /// or shift its range).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial: bool,
     /// The pods, created in order.
     pub pods: Vec<PodCase>,
     /// Expectations across all pods of the scenario.

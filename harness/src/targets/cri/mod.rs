@@ -486,7 +486,9 @@ impl PodPlatform for CriTarget {
             .client()
             .run_pod_sandbox(proto::RunPodSandboxRequest {
                 config: Some(sandbox.clone()),
-                runtime_handler: String::new(),
+                // The kubelet sends a RuntimeClass's handler; without an API
+                // server the class name is taken as the handler's.
+                runtime_handler: spec.runtime_class_name.clone().unwrap_or_default(),
             })
             .await;
         obs.phases_ms.insert("sandbox".into(), ms(t));

@@ -17,6 +17,7 @@ const POD_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
 const META_KEYS: &[&str] = &["name", "namespace", "labels", "annotations"];
 const SPEC_KEYS: &[&str] = &[
     "containers",
+    "runtimeClassName",
     "securityContext",
     "hostUsers",
     "hostNetwork",

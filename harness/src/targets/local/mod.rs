@@ -1,8 +1,13 @@
-//! The `local` target: a containerd + runc node the harness provisions from
-//! Debian packages and starts itself (`clusters/local/node.sh`, embedded in
-//! the binary so an installed `userns-e2e` works anywhere), driven through
-//! the `cri` target.
+//! The `local` target: a node the harness provisions from Debian packages
+//! and starts itself, driven through the `cri` target. Two flavours:
+//! containerd + runc (`clusters/local/node.sh`), and a CRI-O the user gives
+//! with conmon and runc from Debian (`clusters/local/crio.sh`, see [`crio`]).
+//! The scripts are embedded in the binary so an installed `userns-e2e` works
+//! anywhere.
 
+pub mod crio;
+
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::facts::TargetKind;
@@ -33,6 +38,20 @@ pub enum NodeError {
     },
     #[error("node start printed no socket: {0}")]
     NoSocket(String),
+    /// The `crio` given cannot be used (missing, not executable, too old).
+    #[error("{0}")]
+    Crio(String),
+}
+
+/// Which runtime the local node runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LocalRuntime {
+    /// containerd + runc from Debian's newer suites (the default).
+    #[default]
+    Containerd,
+    /// A CRI-O you provide (`--crio`), with conmon and runc from Debian.
+    #[value(name = "cri-o")]
+    CriO,
 }
 
 /// Options of the `local` target.
@@ -42,10 +61,29 @@ pub struct LocalOptions {
     pub node_dir: PathBuf,
     /// Test image instead of the node's busybox.
     pub image: Option<String>,
+    pub runtime: LocalRuntime,
+    /// The CRI-O to run (`--crio`): a binary or an unpacked release folder.
+    pub crio: Option<PathBuf>,
 }
 
-const NODE_SH: &str = include_str!("../../../../clusters/local/node.sh");
-const MKIMAGES_SH: &str = include_str!("../../../../clusters/local/mkimages.sh");
+const SCRIPTS: [(&str, &str); 4] = [
+    (
+        "node.sh",
+        include_str!("../../../../clusters/local/node.sh"),
+    ),
+    (
+        "crio.sh",
+        include_str!("../../../../clusters/local/crio.sh"),
+    ),
+    (
+        "common.sh",
+        include_str!("../../../../clusters/local/common.sh"),
+    ),
+    (
+        "mkimages.sh",
+        include_str!("../../../../clusters/local/mkimages.sh"),
+    ),
+];
 
 /// What `node.sh status` reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,10 +94,19 @@ pub struct NodeStatus {
     pub containerd: Option<String>,
     pub runc: Option<String>,
     pub bridge: Option<String>,
+    /// CRI-O flavour: the versions of crio and conmon, the OCI runtime in use
+    /// (runc or crun) and the subordinate-id lines the node added.
+    pub crio: Option<String>,
+    pub conmon: Option<String>,
+    pub oci_runtime: Option<String>,
+    pub subids_added: Option<String>,
 }
 
 pub struct Node {
     dir: PathBuf,
+    runtime: LocalRuntime,
+    /// The CRI-O to provision from; without it, start reuses the folder's.
+    crio: Option<PathBuf>,
 }
 
 /// Whether this process runs as root (effective uid 0).
@@ -71,10 +118,47 @@ pub fn is_root() -> bool {
 }
 
 impl Node {
+    /// The containerd node in `dir`.
     pub fn new(dir: &Path) -> Node {
         Node {
             dir: dir.to_path_buf(),
+            runtime: LocalRuntime::Containerd,
+            crio: None,
         }
+    }
+
+    /// The CRI-O node in `dir`, provisioned from `crio` when given.
+    pub fn cri_o(dir: &Path, crio: Option<&Path>) -> Node {
+        Node {
+            dir: dir.to_path_buf(),
+            runtime: LocalRuntime::CriO,
+            crio: crio.map(Path::to_path_buf),
+        }
+    }
+
+    /// The node these options describe.
+    pub fn from_options(options: &LocalOptions) -> Node {
+        match options.runtime {
+            LocalRuntime::Containerd => Node::new(&options.node_dir),
+            LocalRuntime::CriO => Node::cri_o(&options.node_dir, options.crio.as_deref()),
+        }
+    }
+
+    pub fn runtime(&self) -> LocalRuntime {
+        self.runtime
+    }
+
+    /// Whether the node was started (its pid file exists).
+    pub fn started(&self) -> bool {
+        let pid = match self.runtime {
+            LocalRuntime::Containerd => "containerd.pid",
+            LocalRuntime::CriO => "crio.pid",
+        };
+        self.dir.join(pid).exists()
+    }
+
+    fn provisioned(&self) -> bool {
+        self.dir.join(".provisioned").exists()
     }
 
     pub fn dir(&self) -> &Path {
@@ -88,7 +172,7 @@ impl Node {
             path: d.clone(),
             source,
         })?;
-        for (name, text) in [("node.sh", NODE_SH), ("mkimages.sh", MKIMAGES_SH)] {
+        for (name, text) in SCRIPTS {
             let p = d.join(name);
             if std::fs::read_to_string(&p).ok().as_deref() != Some(text) {
                 std::fs::write(&p, text).map_err(|source| NodeError::Write {
@@ -97,27 +181,42 @@ impl Node {
                 })?;
             }
         }
-        Ok(d.join("node.sh"))
+        Ok(d.join(match self.runtime {
+            LocalRuntime::Containerd => "node.sh",
+            LocalRuntime::CriO => "crio.sh",
+        }))
     }
 
     fn script(&self, command: &str) -> Result<String, NodeError> {
+        self.script_with(command, None)
+    }
+
+    /// Runs `SCRIPT COMMAND DIR [EXTRA]`; stderr (what the script says it
+    /// does, e.g. a change to /etc/subuid) is passed on to ours.
+    fn script_with(&self, command: &str, extra: Option<&OsStr>) -> Result<String, NodeError> {
         if !is_root() {
             return Err(NodeError::NotRoot);
         }
         let script = self.scripts()?;
-        let out = duct::cmd(
-            "bash",
-            [script.as_os_str(), command.as_ref(), self.dir.as_os_str()],
-        )
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|source| NodeError::Spawn {
-            script: script.clone(),
-            source,
-        })?;
+        let mut args = vec![script.as_os_str(), command.as_ref(), self.dir.as_os_str()];
+        args.extend(extra);
+        let out = duct::cmd("bash", args)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .map_err(|source| NodeError::Spawn {
+                script: script.clone(),
+                source,
+            })?;
         let stderr = String::from_utf8_lossy(&out.stderr);
+        if self.runtime == LocalRuntime::CriO && out.status.success() {
+            // The CRI-O flavour reports host changes (subordinate ids, runc
+            // instead of crun): the user must see them.
+            for line in stderr.lines().filter(|l| l.starts_with("crio-node:")) {
+                eprintln!("{line}");
+            }
+        }
         if !out.status.success() && command != "status" {
             let lines: Vec<&str> = stderr.lines().collect();
             let tail = lines[lines.len().saturating_sub(15)..].join("\n");
@@ -132,12 +231,28 @@ impl Node {
 
     /// Installs and downloads what the node needs (cached; a no-op when done).
     pub fn provision(&self) -> Result<(), NodeError> {
-        self.script("provision").map(|_| ())
+        self.script_with("provision", self.crio_arg()?.as_deref())
+            .map(|_| ())
+    }
+
+    /// The resolved `--crio` for the script, after checking its version.
+    fn crio_arg(&self) -> Result<Option<std::ffi::OsString>, NodeError> {
+        match (&self.runtime, &self.crio) {
+            (LocalRuntime::CriO, Some(c)) => {
+                crio::version(c)?;
+                Ok(Some(c.clone().into_os_string()))
+            }
+            (LocalRuntime::CriO, None) if !self.provisioned() => Err(NodeError::Crio(format!(
+                "{} holds no CRI-O node yet: give the crio to use with --crio PATH",
+                self.dir.display()
+            ))),
+            _ => Ok(None),
+        }
     }
 
     /// Starts the node (provisioning first when needed); returns the CRI socket.
     pub fn start(&self) -> Result<String, NodeError> {
-        let out = self.script("start")?;
+        let out = self.script_with("start", self.crio_arg()?.as_deref())?;
         out.lines()
             .last()
             .map(|s| s.trim().to_string())
@@ -149,6 +264,18 @@ impl Node {
     /// namespaces and the bridge of this node.
     pub fn stop(&self) -> Result<(), NodeError> {
         self.script("stop").map(|_| ())
+    }
+
+    /// Stops the node, then deletes its folder and undoes its host changes
+    /// (the subordinate ids it added). CRI-O flavour only.
+    pub fn purge(&self) -> Result<(), NodeError> {
+        if self.runtime != LocalRuntime::CriO {
+            return Err(NodeError::Crio(
+                "--purge is for the CRI-O node (--runtime cri-o); the containerd node changes nothing outside its folder".into(),
+            ));
+        }
+        self.script_with("stop", Some(OsStr::new("--purge")))
+            .map(|_| ())
     }
 
     pub fn status(&self) -> Result<NodeStatus, NodeError> {
@@ -165,27 +292,34 @@ impl Node {
             containerd: get("containerd"),
             runc: get("runc"),
             bridge: get("bridge"),
+            crio: get("crio"),
+            conmon: get("conmon"),
+            oci_runtime: get("runtime"),
+            subids_added: get("subids_added"),
         })
     }
 }
 
 /// Provisions and starts the node, then connects the cri target to it.
 pub async fn connect(options: &LocalOptions) -> Result<Box<dyn Target>, TargetError> {
-    let node = Node::new(&options.node_dir);
+    let node = Node::from_options(options);
     if !is_root() {
         return Err(TargetError::unusable_by(
             "the local node",
             NodeError::NotRoot,
         ));
     }
-    if !node.dir.join(".provisioned").exists() {
+    if !node.provisioned() {
+        let what = match node.runtime {
+            LocalRuntime::Containerd => "containerd and runc",
+            LocalRuntime::CriO => "conmon and runc for CRI-O",
+        };
         eprintln!(
-            "provisioning the local node in {} (containerd and runc from Debian packages; once) …",
+            "provisioning the local node in {} ({what} from Debian packages; once) …",
             node.dir.display()
         );
     }
-    let dir = node.dir.clone();
-    let socket = tokio::task::spawn_blocking(move || Node::new(&dir).start())
+    let socket = tokio::task::spawn_blocking(move || node.start())
         .await
         .map_err(|e| TargetError::unusable_by("starting the local node", e))?
         .map_err(|e| TargetError::unusable_by("starting the local node", e))?;
@@ -200,13 +334,46 @@ pub async fn connect(options: &LocalOptions) -> Result<Box<dyn Target>, TargetEr
 }
 
 /// Stops the local node after a run (called unless `--keep-node`).
-pub fn stop_after_run(node_dir: &Path) {
-    let node = Node::new(node_dir);
-    if !node.dir.join("containerd.pid").exists() {
+pub fn stop_after_run(options: &LocalOptions) {
+    let node = Node::from_options(options);
+    if !node.started() {
         return;
     }
     eprintln!("stopping the local node (--keep-node keeps it running)");
     if let Err(e) = node.stop() {
         eprintln!("warning: {}", crate::targets::chain(&e));
+    }
+}
+
+/// The node folder: `given` (`--node-dir`), else `node` (containerd) or
+/// `node-crio-<version>` (CRI-O, the version of `crio`) under `root`; without
+/// `--crio`, the only CRI-O node folder there is.
+pub fn node_dir(
+    root: &Path,
+    runtime: LocalRuntime,
+    given: Option<&Path>,
+    crio: Option<&Path>,
+) -> Result<PathBuf, NodeError> {
+    if let Some(d) = given {
+        return Ok(d.to_path_buf());
+    }
+    match (runtime, crio) {
+        (LocalRuntime::Containerd, _) => Ok(root.join("node")),
+        (LocalRuntime::CriO, Some(c)) => Ok(crio::default_dir(root, &crio::version(c)?)),
+        (LocalRuntime::CriO, None) => match crio::existing_dirs(root).as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(NodeError::Crio(format!(
+                "no CRI-O node under {}: start one with --runtime cri-o --crio PATH",
+                root.display()
+            ))),
+            many => Err(NodeError::Crio(format!(
+                "several CRI-O nodes under {} ({}): say which with --node-dir or --crio",
+                root.display(),
+                many.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        },
     }
 }

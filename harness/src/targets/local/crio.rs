@@ -1,0 +1,148 @@
+//! The CRI-O flavour of the local node: which `crio` the user gave, which
+//! version it is, and which node folder belongs to it. The provisioning itself
+//! is `clusters/local/crio.sh`.
+
+use std::path::{Path, PathBuf};
+
+use crate::version::Version;
+
+use super::NodeError;
+
+/// Where node folders live by default; CRI-O ones are `node-crio-<version>`
+/// beside containerd's `node`, so versions and runtimes can coexist.
+pub const NODES_ROOT: &str = "/var/lib/userns-e2e";
+
+/// The oldest CRI-O whose CRI carries user-namespace options (v1.25.0).
+pub const MIN_VERSION: &str = "1.25";
+
+/// The `crio` binary inside what `--crio` names: the binary itself, an
+/// unpacked build (`bin/crio`), or an upstream bundle (`cri-o/bin/crio`).
+pub fn binary(given: &Path) -> Result<PathBuf, NodeError> {
+    if !given.exists() {
+        return Err(NodeError::Crio(format!(
+            "--crio {} does not exist: give a crio binary or an unpacked CRI-O release folder",
+            given.display()
+        )));
+    }
+    if !given.is_dir() {
+        return Ok(given.to_path_buf());
+    }
+    ["bin/crio", "cri-o/bin/crio", "crio", "usr/bin/crio"]
+        .iter()
+        .map(|c| given.join(c))
+        .find(|c| c.is_file())
+        .ok_or_else(|| {
+            NodeError::Crio(format!(
+                "no crio in {} (looked for bin/crio, cri-o/bin/crio, crio, usr/bin/crio)",
+                given.display()
+            ))
+        })
+}
+
+/// The version `crio --version` prints: `crio version 1.36.3` (new) or a
+/// `Version: 1.33.13` line (older releases).
+pub fn parse_version(text: &str) -> Option<Version> {
+    text.lines().find_map(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [c, "version", v, ..] if c.eq_ignore_ascii_case("crio") => Version::parse(v),
+            ["Version:", v, ..] => Version::parse(v),
+            _ => None,
+        }
+    })
+}
+
+/// Runs `crio --version` and checks the result is a usable CRI-O.
+pub fn version(given: &Path) -> Result<Version, NodeError> {
+    let bin = binary(given)?;
+    let out = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .map_err(|e| {
+            NodeError::Crio(format!(
+                "cannot run {} ({e}); is it executable and built for this machine?",
+                bin.display()
+            ))
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = parse_version(&text).ok_or_else(|| {
+        NodeError::Crio(format!(
+            "{} --version printed no CRI-O version (exit {}): {}",
+            bin.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    })?;
+    let min = Version::parse(MIN_VERSION).unwrap_or_else(|| v.clone());
+    if v < min {
+        return Err(NodeError::Crio(format!(
+            "CRI-O {v} is older than {MIN_VERSION}, the first with user-namespace options in the CRI; point --crio at a newer crio"
+        )));
+    }
+    Ok(v)
+}
+
+/// The default node folder of a CRI-O version.
+pub fn default_dir(root: &Path, version: &Version) -> PathBuf {
+    root.join(format!("node-crio-{version}"))
+}
+
+/// The CRI-O node folders under `root` (for `node stop`/`status` without
+/// `--crio` or `--node-dir`).
+pub fn existing_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("node-crio-"))
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_of_both_output_styles() {
+        let new = "crio version 1.36.3\n   GitCommit:      b24632ab\n";
+        let old = "INFO[0000] …\nVersion:        1.28.4\nGitCommit: abc\n";
+        assert_eq!(parse_version(new), Version::parse("1.36.3"));
+        assert_eq!(parse_version(old), Version::parse("1.28.4"));
+        assert_eq!(parse_version("containerd v2.1.9"), None);
+    }
+
+    #[test]
+    fn folders_per_version_and_binary_lookup() {
+        let root = tempfile::tempdir().unwrap();
+        let v = Version::parse("1.34.11").unwrap();
+        assert_eq!(
+            default_dir(root.path(), &v),
+            root.path().join("node-crio-1.34.11")
+        );
+        for d in ["node", "node-crio-1.36.3", "node-crio-1.33.13"] {
+            std::fs::create_dir(root.path().join(d)).unwrap();
+        }
+        assert_eq!(
+            existing_dirs(root.path()),
+            vec![
+                root.path().join("node-crio-1.33.13"),
+                root.path().join("node-crio-1.36.3")
+            ]
+        );
+        let bundle = root.path().join("bundle");
+        std::fs::create_dir_all(bundle.join("cri-o/bin")).unwrap();
+        std::fs::write(bundle.join("cri-o/bin/crio"), "").unwrap();
+        assert_eq!(binary(&bundle).unwrap(), bundle.join("cri-o/bin/crio"));
+        assert!(matches!(
+            binary(&root.path().join("node")),
+            Err(NodeError::Crio(m)) if m.contains("no crio in")
+        ));
+        assert!(matches!(
+            binary(&root.path().join("absent")),
+            Err(NodeError::Crio(m)) if m.contains("does not exist")
+        ));
+    }
+}
