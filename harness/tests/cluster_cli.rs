@@ -13,7 +13,7 @@ impl Fakes {
         let dir = tempfile::tempdir().unwrap();
         for tool in ["docker", "kind", "oc"] {
             let script = format!(
-                "#!/bin/sh\necho \"{tool} $*\" >> \"$FAKE_LOG\"\nif [ \"$FAKE_FAIL\" = {tool} ]; then echo \"{tool}: simulated failure: no space left on device\" >&2; exit 7; fi\nif [ {tool} = oc ]; then cat > \"$FAKE_LOG.stdin\"; fi\nexit 0\n"
+                "#!/bin/sh\necho \"{tool} $*\" >> \"$FAKE_LOG\"\nif [ \"$FAKE_FAIL\" = {tool} ]; then echo \"{tool}: simulated failure: no space left on device\" >&2; exit 7; fi\nif [ {tool} = docker ] && [ \"$1 $2\" = \"image inspect\" ] && [ -z \"$FAKE_HAVE_IMAGE\" ]; then echo 'Error: No such image' >&2; exit 1; fi\nif [ {tool} = docker ] && [ \"$1\" = exec ] && [ -n \"$FAKE_KUBE_PROXY_DOWN\" ]; then echo 'error: timed out waiting for the condition' >&2; exit 1; fi\nif [ {tool} = oc ]; then cat > \"$FAKE_LOG.stdin\"; fi\nexit 0\n"
             );
             let p = dir.path().join(tool);
             std::fs::write(&p, script).unwrap();
@@ -29,6 +29,15 @@ impl Fakes {
     }
 
     fn run(&self, args: &[&str], fail: Option<&str>) -> (i32, String, String, String) {
+        self.run_env(args, fail, &[])
+    }
+
+    fn run_env(
+        &self,
+        args: &[&str],
+        fail: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> (i32, String, String, String) {
         let path = format!(
             "{}:{}",
             self.dir.path().display(),
@@ -39,6 +48,7 @@ impl Fakes {
             .env("PATH", path)
             .env("FAKE_LOG", self.log())
             .env("FAKE_FAIL", fail.unwrap_or(""))
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         let calls = std::fs::read_to_string(self.log()).unwrap_or_default();
@@ -78,9 +88,78 @@ fn up_builds_the_image_then_creates_the_cluster() {
     assert_eq!(
         calls,
         vec![
-            "docker build --tag userns-e2e/kind-crio:v1.33 --build-arg NODE_IMAGE=kindest/node:v1.33.4 --build-arg CRIO_VERSION=v1.33 TMP/context",
+            "docker build --tag userns-e2e/kind-crio:v1.33 --build-arg NODE_IMAGE=kindest/node:v1.33.12@sha256:3f5c8443c620245e4d355cfe09e96a91ead32ceaa569d3f1ca9edf0cb2fe2ff4 --build-arg CRIO_VERSION=v1.33 TMP/context",
             "kind create cluster --name c133 --image userns-e2e/kind-crio:v1.33 --config TMP/kind-config.yaml --wait 180s",
+            "docker exec c133-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf --namespace=kube-system rollout status daemonset/kube-proxy --timeout=90s",
         ]
+    );
+    assert!(
+        err.contains("kube-proxy up (Services and cluster DNS usable by scenarios): yes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn kube_proxy_down_is_reported_not_fatal() {
+    let (code, _, err, calls) = Fakes::new().run_env(
+        &[
+            "cluster",
+            "up",
+            "kind-crio",
+            "--crio",
+            "1.36",
+            "--name",
+            "c136",
+        ],
+        None,
+        &[("FAKE_KUBE_PROXY_DOWN", "1")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(calls.lines().count(), 3, "{calls}");
+    assert!(
+        err.contains("kube-proxy up (Services and cluster DNS usable by scenarios): NO (error: timed out waiting for the condition)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reuse_image_skips_the_build_only_when_the_tag_exists() {
+    let args = [
+        "cluster",
+        "up",
+        "kind-crio",
+        "--crio",
+        "1.35",
+        "--name",
+        "c",
+        "--reuse-image",
+    ];
+    let (code, _, err, calls) = Fakes::new().run_env(&args, None, &[("FAKE_HAVE_IMAGE", "1")]);
+    assert_eq!(code, 0, "{err}");
+    let programs: Vec<String> = calls
+        .lines()
+        .map(|l| l.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        programs,
+        ["docker image", "kind create", "docker exec"],
+        "{calls}"
+    );
+    let (code, _, err, calls) = Fakes::new().run(&args, None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        calls
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("docker build ")),
+        "{calls}"
+    );
+    let (_, out, _, _) = Fakes::new().run(&[&args[..], &["--dry-run"]].concat(), None);
+    assert!(
+        out.contains(
+            "docker image inspect userns-e2e/kind-crio:v1.35 >/dev/null 2>&1 || docker build"
+        ),
+        "{out}"
     );
 }
 
@@ -88,7 +167,7 @@ fn up_builds_the_image_then_creates_the_cluster() {
 fn a_failing_tool_is_reported_with_its_stderr() {
     let f = Fakes::new();
     let (code, _, err, calls) = f.run(
-        &["cluster", "up", "kind-crio", "--crio", "1.32"],
+        &["cluster", "up", "kind-crio", "--crio", "1.34"],
         Some("kind"),
     );
     assert_eq!(code, 3);
@@ -122,13 +201,36 @@ fn dry_run_prints_and_runs_nothing() {
     assert!(out.contains("kind create cluster --name userns-e2e"));
     insta::assert_snapshot!("up_dry_run_1_33", mask_tmp(&out));
     let (_, out, _, _) = f.run(
-        &["cluster", "up", "kind-crio", "--crio", "1.31", "--dry-run"],
+        &[
+            "cluster",
+            "up",
+            "kind-crio",
+            "--crio",
+            "1.33",
+            "--userns-gate",
+            "off",
+            "--dry-run",
+        ],
         None,
     );
     assert!(
-        out.contains("#   featureGates: {\"UserNamespacesSupport\": true}"),
+        out.contains("#   featureGates: {\"UserNamespacesSupport\": false}"),
         "{out}"
     );
+    let (code, _, err, _) = f.run(
+        &[
+            "cluster",
+            "up",
+            "kind-crio",
+            "--crio",
+            "1.36",
+            "--userns-gate",
+            "off",
+            "--dry-run",
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "1.36 has no gate-off leg (GA): {err}");
 }
 
 #[test]
@@ -182,4 +284,254 @@ fn prepare_openshift_renders_and_applies_machine_configs() {
     assert_eq!(calls.trim(), "oc apply -f -");
     let stdin = std::fs::read_to_string(format!("{}.stdin", f.log().display())).unwrap();
     assert!(stdin.contains("name: 99-master-userns-subids"));
+}
+
+/// versions.txt as a test reads it, independently of the harness's parser.
+struct Row {
+    minor: (u32, u32),
+    image: String,
+    legs: Vec<String>,
+}
+
+fn repo_file(rel: &str) -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn versions_txt() -> (Vec<String>, Vec<Row>) {
+    let mut releases = vec![];
+    let mut rows = vec![];
+    for l in repo_file("clusters/kind-crio/versions.txt").lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        match f.as_slice() {
+            [] => {}
+            [c, ..] if c.starts_with('#') => {}
+            ["kind-release", r] => releases.push(r.to_string()),
+            [minor, image, legs] => {
+                let (a, b) = minor.split_once('.').unwrap();
+                rows.push(Row {
+                    minor: (a.parse().unwrap(), b.parse().unwrap()),
+                    image: image.to_string(),
+                    legs: legs.split(',').map(str::to_string).collect(),
+                })
+            }
+            other => panic!("versions.txt: unexpected line {other:?}"),
+        }
+    }
+    (releases, rows)
+}
+
+/// The `# file <path>:` sections of a dry run: path suffix → contents.
+fn planned_files(out: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = vec![];
+    for l in out.lines() {
+        if let Some(path) = l.strip_prefix("# file ").and_then(|p| p.strip_suffix(':')) {
+            files.push((path.to_string(), String::new()));
+        } else if let (Some(text), Some(last)) = (l.strip_prefix("#   "), files.last_mut()) {
+            last.1.push_str(text);
+            last.1.push('\n');
+        } else if l == "#  " || l == "#" {
+            if let Some(last) = files.last_mut() {
+                last.1.push('\n');
+            }
+        }
+    }
+    files
+}
+
+fn file<'a>(files: &'a [(String, String)], suffix: &str) -> Option<&'a str> {
+    files
+        .iter()
+        .find(|(p, _)| p.ends_with(suffix))
+        .map(|(_, t)| t.as_str())
+}
+
+/// (name, first id, count) of subuid lines.
+fn subid_ranges(text: &str) -> Vec<(String, u64, u64)> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.trim().split(':').collect();
+            assert_eq!(f.len(), 3, "subuid line {l:?}");
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 14, second acceptance point: what `cluster up kind-crio --dry-run`
+/// plans for every leg of every row of versions.txt.
+#[test]
+fn dry_run_plan_for_every_row_of_versions_txt() {
+    let (releases, rows) = versions_txt();
+    assert_eq!(releases, ["v0.32.0"], "one pinned kind release");
+    assert!(!rows.is_empty());
+    let workflow = repo_file(".github/workflows/conformance.yml");
+    assert!(
+        workflow.contains(&format!("KIND_VERSION: {}", releases[0])),
+        "the workflow installs the kind release whose images are pinned"
+    );
+    let image_re =
+        regex::Regex::new(r"^kindest/node:v(\d+)\.(\d+)\.\d+@sha256:[0-9a-f]{64}$").unwrap();
+    let useradd_re = regex::Regex::new(r"useradd\b[^&]*\bkubelet\b").unwrap();
+    let uidmap_re = regex::Regex::new(r"apt-get[^&]*install[^&]*\buidmap\b").unwrap();
+    let mut gates_seen = std::collections::BTreeSet::new();
+    let f = Fakes::new();
+    for row in &rows {
+        let minor = format!("{}.{}", row.minor.0, row.minor.1);
+        let caps = image_re.captures(&row.image).unwrap_or_else(|| {
+            panic!("{minor}: {} is not kindest/node:vX.Y.Z@sha256:…", row.image)
+        });
+        assert_eq!(
+            format!("{}.{}", &caps[1], &caps[2]),
+            minor,
+            "Kubernetes minor = CRI-O minor"
+        );
+        assert!(!row.legs.is_empty(), "{minor}: no legs");
+        for leg in &row.legs {
+            gates_seen.insert(leg.clone());
+            assert!(
+                workflow.contains(&format!("- {{ crio: \"{minor}\", gate: \"{leg}\" }}")),
+                "{minor} gate {leg}: not in the workflow matrix"
+            );
+            let (code, out, err, calls) = f.run(
+                &[
+                    "cluster",
+                    "up",
+                    "kind-crio",
+                    "--crio",
+                    &minor,
+                    "--userns-gate",
+                    leg,
+                    "--dry-run",
+                ],
+                None,
+            );
+            assert_eq!(code, 0, "{minor} {leg}: {err}");
+            assert!(calls.is_empty());
+            let ctx = format!("{minor} gate {leg}");
+
+            // CRI-O packages: the OBS project isv:cri-o, stable:/vX.Y
+            // (cri-o tutorials/crio-in-kind.md from v1.34; cri-o/packaging README).
+            let repo = out
+                .lines()
+                .find_map(|l| l.strip_prefix("# CRI-O packages: "))
+                .unwrap_or_else(|| panic!("{ctx}: no package repository planned:\n{out}"));
+            assert!(
+                repo.starts_with("https://")
+                    && repo.ends_with(&format!("/repositories/isv:/cri-o:/stable:/v{minor}/deb")),
+                "{ctx}: {repo}"
+            );
+            assert!(
+                !repo.contains("addons:/cri-o"),
+                "{ctx}: the retired repository: {repo}"
+            );
+
+            // The node image: the row's digest-pinned image of the one kind release.
+            assert!(
+                out.contains(&format!("kind {} node image {}", releases[0], row.image)),
+                "{ctx}"
+            );
+            let build = out
+                .lines()
+                .find(|l| l.starts_with("docker build "))
+                .unwrap();
+            assert!(
+                build.contains(&format!("--build-arg NODE_IMAGE={} ", row.image)),
+                "{ctx}: {build}"
+            );
+
+            let files = planned_files(&out);
+            // Subordinate ids: containers and kubelet, disjoint, 65536-aligned.
+            let ranges = subid_ranges(file(&files, "/subuid").expect("subuid planned"));
+            let get = |name: &str| {
+                ranges
+                    .iter()
+                    .find(|r| r.0 == name)
+                    .unwrap_or_else(|| panic!("{ctx}: no {name} range"))
+                    .clone()
+            };
+            let (c, k) = (get("containers"), get("kubelet"));
+            for (name, start, count) in [&c, &k] {
+                assert!(
+                    start % 65536 == 0 && count % 65536 == 0 && *count > 0,
+                    "{ctx}: {name} {start}:{count}"
+                );
+            }
+            assert!(
+                c.1 + c.2 <= k.1 || k.1 + k.2 <= c.1,
+                "{ctx}: ranges overlap: {c:?} {k:?}"
+            );
+            assert!(
+                k.2 >= 110 * 65536,
+                "{ctx}: kubelet range below 110 pods × 65536"
+            );
+
+            // The node image: kubelet user, uidmap (getsubids), subuid copied after useradd.
+            let dockerfile = file(&files, "/Dockerfile").expect("Dockerfile planned");
+            let joined = dockerfile.replace("\\\n", " ");
+            let run = joined
+                .lines()
+                .find(|l| l.starts_with("RUN ") && l.contains("useradd"))
+                .unwrap_or_else(|| panic!("{ctx}: no RUN with useradd"));
+            assert!(useradd_re.is_match(run), "{ctx}: {run}");
+            assert!(
+                uidmap_re.is_match(run),
+                "{ctx}: uidmap (getsubids) not installed: {run}"
+            );
+            assert!(run.contains("command -v getsubids"), "{ctx}");
+            let pos = |needle: &str| {
+                joined
+                    .find(needle)
+                    .unwrap_or_else(|| panic!("{ctx}: {needle}"))
+            };
+            assert!(pos("useradd") < pos("COPY subuid /etc/subuid"), "{ctx}");
+            assert!(pos("useradd") < pos("COPY subuid /etc/subgid"), "{ctx}");
+            assert!(
+                joined.contains("COPY crio.conf.d/ /etc/crio/crio.conf.d/"),
+                "{ctx}"
+            );
+
+            // Drop-ins: the old key always, the new key only for CRI-O ≥ 1.35.
+            let old = file(&files, "/crio.conf.d/20-userns.conf").expect("old-key drop-in");
+            assert!(old.contains("io.kubernetes.cri-o.userns-mode"));
+            let new = file(&files, "/crio.conf.d/21-userns-new-key.conf");
+            assert_eq!(
+                new.is_some(),
+                row.minor >= (1, 35),
+                "{ctx}: new-key drop-in"
+            );
+            if let Some(n) = new {
+                assert!(
+                    n.contains("allowed_annotations = [\"userns-mode.crio.io\"]"),
+                    "{ctx}"
+                );
+            }
+
+            // The gate: off legs turn it off; on legs keep the 1.33+ default.
+            let config = file(&files, "/kind-config.yaml").expect("kind config planned");
+            let gate_off = config.contains("featureGates: {\"UserNamespacesSupport\": false}");
+            assert_eq!(gate_off, leg == "off", "{ctx}: {config}");
+            if leg == "on" {
+                assert!(
+                    row.minor >= (1, 33) || config.contains("\"UserNamespacesSupport\": true"),
+                    "{ctx}"
+                );
+            }
+            assert!(
+                config.contains("criSocket: unix:///var/run/crio/crio.sock"),
+                "{ctx}"
+            );
+        }
+    }
+    assert_eq!(
+        gates_seen.into_iter().collect::<Vec<_>>(),
+        ["off", "on"],
+        "legs with the gate off (annotation) and on (hostUsers: false) both exist"
+    );
 }

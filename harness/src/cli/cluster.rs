@@ -38,13 +38,27 @@ pub enum UpKind {
         /// CRI-O minor version, e.g. 1.33 (see clusters/kind-crio/versions.txt).
         #[arg(long)]
         crio: String,
+        /// The kubelet's UserNamespacesSupport gate: `on` (hostUsers: false pods) or
+        /// `off` (CRI-O's annotation decides); the legs per version are in versions.txt.
+        #[arg(long, value_enum, default_value = "on")]
+        userns_gate: GateArg,
         /// kind cluster name.
         #[arg(long, default_value = "userns-e2e")]
         name: String,
+        /// Skip `docker build` when the node image tag already exists (e.g. loaded
+        /// from a CI cache).
+        #[arg(long)]
+        reuse_image: bool,
         /// Print the commands instead of running them.
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GateArg {
+    On,
+    Off,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -70,17 +84,53 @@ fn finish(result: Result<(), String>) -> i32 {
     }
 }
 
+fn commented(text: &str) -> String {
+    text.lines().map(|l| format!("#   {l}\n")).collect()
+}
+
+/// What `cluster up kind-crio --dry-run` plans besides the commands: the leg,
+/// the package repository, every file of the build context and the kind config.
+fn plan_header(leg: &kind::Leg, ctx: &std::path::Path, cfg: &std::path::Path) -> String {
+    let mut out = format!(
+        "# kind-crio: CRI-O {} with UserNamespacesSupport {}, kind {} node image {}\n",
+        leg.minor(),
+        if leg.gate_on { "on" } else { "off" },
+        kind::kind_release().unwrap_or_else(|| "(unknown release)".into()),
+        leg.version.node_image
+    );
+    out.push_str(&format!(
+        "# CRI-O packages: {}\n",
+        leg.crio_repo()
+            .unwrap_or_else(|| "(no ARG CRIO_REPO in the Dockerfile)".into())
+    ));
+    for (name, text) in kind::context_files(leg) {
+        out.push_str(&format!(
+            "# file {}/{name}:\n{}",
+            ctx.display(),
+            commented(text)
+        ));
+    }
+    out.push_str(&format!(
+        "# file {}:\n{}",
+        cfg.display(),
+        commented(&kind::render_config(leg))
+    ));
+    out
+}
+
 pub fn cluster(args: ClusterArgs) -> i32 {
     match args.action {
         ClusterAction::Up {
             kind:
                 UpKind::KindCrio {
                     crio,
+                    userns_gate,
                     name,
+                    reuse_image,
                     dry_run,
                 },
         } => {
-            let v = match kind::find(&crio) {
+            let v = match kind::find(&crio, matches!(userns_gate, GateArg::On)) {
                 Ok(v) => v,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -98,15 +148,11 @@ pub fn cluster(args: ClusterArgs) -> i32 {
                 Ok(p) => p,
                 Err(e) => return finish(Err(e)),
             };
-            let steps = kind::up_steps(&v, &name, &ctx, &cfg);
+            let steps = kind::up_steps(&v, &name, &ctx, &cfg, reuse_image);
             if dry_run {
                 crate::cli::print_stdout(&format!(
-                    "# kind config ({}):\n{}{}",
-                    cfg.display(),
-                    kind::render_config(&v)
-                        .lines()
-                        .map(|l| format!("#   {l}\n"))
-                        .collect::<String>(),
+                    "{}{}",
+                    plan_header(&v, &ctx, &cfg),
                     tools::print(&steps)
                 ));
                 return exit::OK;

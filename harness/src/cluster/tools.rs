@@ -9,6 +9,11 @@ pub struct Step {
     pub args: Vec<String>,
     /// Text fed to stdin (e.g. manifests for `oc apply -f -`).
     pub stdin: Option<String>,
+    /// Skip this step when this probe succeeds (e.g. the image is already there).
+    pub unless: Option<Box<Step>>,
+    /// A question rather than an action: its failure is an answer, printed as
+    /// `<report>: …`, never an error.
+    pub report: Option<String>,
 }
 
 impl Step {
@@ -17,6 +22,8 @@ impl Step {
             program: program.into(),
             args: args.iter().map(|s| s.to_string()).collect(),
             stdin: None,
+            unless: None,
+            report: None,
         }
     }
 
@@ -40,6 +47,12 @@ impl Step {
         if self.stdin.is_some() {
             line.push_str(" <<'EOF' (stdin below)");
         }
+        if let Some(probe) = &self.unless {
+            line = format!("{} >/dev/null 2>&1 || {line}", probe.display());
+        }
+        if let Some(label) = &self.report {
+            line = format!("{line}  # reports {label}; its failure is not an error");
+        }
         line
     }
 }
@@ -47,11 +60,18 @@ impl Step {
 /// Runs steps in order; the first failure is reported with the tool's stderr.
 pub fn run(steps: &[Step], dir: Option<&Path>) -> Result<(), String> {
     for s in steps {
-        eprintln!("+ {}", s.display());
-        let mut cmd = duct::cmd(&s.program, &s.args).stderr_capture().unchecked();
-        if let Some(d) = dir {
-            cmd = cmd.dir(d);
+        if let Some(probe) = &s.unless {
+            if succeeds(probe, dir) {
+                eprintln!("+ {} (skipped: `{}` succeeded)", s.program, probe.display());
+                continue;
+            }
         }
+        eprintln!("+ {}", s.display());
+        if let Some(label) = &s.report {
+            report(s, label, dir);
+            continue;
+        }
+        let mut cmd = expression(s, dir).stderr_capture();
         if let Some(input) = &s.stdin {
             cmd = cmd.stdin_bytes(input.as_bytes());
         }
@@ -76,6 +96,40 @@ pub fn run(steps: &[Step], dir: Option<&Path>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A step as a duct expression whose exit status is the caller's to judge.
+fn expression(s: &Step, dir: Option<&Path>) -> duct::Expression {
+    let cmd = duct::cmd(&s.program, &s.args).unchecked();
+    match dir {
+        Some(d) => cmd.dir(d),
+        None => cmd,
+    }
+}
+
+fn succeeds(probe: &Step, dir: Option<&Path>) -> bool {
+    expression(probe, dir)
+        .stdout_null()
+        .stderr_null()
+        .run()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs a question step and prints its answer on stderr.
+fn report(s: &Step, label: &str, dir: Option<&Path>) {
+    match expression(s, dir).stdout_capture().stderr_capture().run() {
+        Ok(out) if out.status.success() => eprintln!("{label}: yes"),
+        Ok(out) => eprintln!(
+            "{label}: NO ({})",
+            String::from_utf8_lossy(if out.stderr.is_empty() {
+                &out.stdout
+            } else {
+                &out.stderr
+            })
+            .trim()
+        ),
+        Err(e) => eprintln!("{label}: unknown (cannot run {}: {e})", s.program),
+    }
 }
 
 /// Prints steps for --dry-run.
