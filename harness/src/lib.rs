@@ -15,6 +15,7 @@ pub mod judge;
 pub mod observation;
 pub mod parse;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod requirements;
 pub mod runner;

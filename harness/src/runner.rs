@@ -27,6 +27,10 @@ pub struct Selection {
     pub exact: bool,
     pub list: bool,
     pub test_threads: Option<usize>,
+    /// libtest's terse output (one character per scenario).
+    pub quiet: bool,
+    /// No libtest lines at all (a live progress line replaces them).
+    pub silent: bool,
 }
 
 impl Selection {
@@ -37,6 +41,8 @@ impl Selection {
             exact: self.exact,
             list: self.list,
             test_threads: self.test_threads,
+            quiet: self.quiet,
+            logfile: self.silent.then(|| "/dev/null".to_string()),
             ..Arguments::default()
         }
     }
@@ -90,6 +96,16 @@ impl Suite {
     /// Runs the selected scenarios and returns the results of those that ran
     /// or were skipped (filtered-out scenarios are absent).
     pub fn run(self: &Arc<Self>, scenarios: &[Scenario], selection: &Selection) -> RunResults {
+        self.run_with_progress(scenarios, selection, Arc::new(crate::progress::Lines))
+    }
+
+    /// `run`, telling `progress` what starts and finishes.
+    pub fn run_with_progress(
+        self: &Arc<Self>,
+        scenarios: &[Scenario],
+        selection: &Selection,
+        progress: Arc<dyn crate::progress::Progress>,
+    ) -> RunResults {
         let started = Instant::now();
         let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
@@ -98,8 +114,13 @@ impl Suite {
             .map(|scenario| {
                 let (scenario, suite, results) = (scenario.clone(), self.clone(), results.clone());
                 let (name, kind) = (scenario.id.clone(), scenario.topic.clone());
+                let progress = progress.clone();
                 Trial::ignorable_test(name, move || {
-                    let result = suite.run_one(&scenario);
+                    progress.started(&scenario.id);
+                    let start_ms = started.elapsed().as_millis() as u64;
+                    let mut result = suite.run_one(&scenario);
+                    result.start_ms = Some(start_ms);
+                    progress.finished(&result);
                     let outcome = match &result.verdict {
                         Verdict::Pass { .. } => Ok(Completion::Completed),
                         Verdict::Skip { reason } => Ok(Completion::ignored_with(reason)),
@@ -116,9 +137,12 @@ impl Suite {
                 })
                 .with_kind(kind)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let args = selection.arguments();
+        progress.begin(trials.iter().filter(|t| !args.is_filtered_out(t)).count());
         // Our own results decide the exit code, not libtest's conclusion.
-        let _ = libtest_mimic::run(&selection.arguments(), trials);
+        let _ = libtest_mimic::run(&args, trials);
+        progress.end();
         let mut results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
         // Trials finish in any order; reports list scenarios by id (their
         // folder and file name), so runs line up.
@@ -128,6 +152,7 @@ impl Suite {
             tool: format!("userns-e2e {}", env!("CARGO_PKG_VERSION")),
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
+            run_id: Some(self.run_id.clone()),
             environment: self.facts.clone(),
             summary: Summary::of(&results),
             results,
@@ -245,6 +270,7 @@ impl Suite {
             verdict,
             observation,
             duration_ms: started.elapsed().as_millis() as u64,
+            start_ms: None,
         }
     }
 }

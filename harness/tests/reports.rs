@@ -10,7 +10,7 @@ use userns_e2e::observation::{
 };
 use userns_e2e::parse::idmap;
 use userns_e2e::report::results::{RunResults, ScenarioResult, Summary, SCHEMA_VERSION};
-use userns_e2e::report::{json, junit, markdown};
+use userns_e2e::report::{html, json, junit, markdown};
 use userns_e2e::verdict::{Check, Verdict};
 use userns_e2e::version::Version;
 
@@ -31,6 +31,7 @@ fn result(id: &str, verdict: Verdict, observation: Option<Observation>) -> Scena
         verdict,
         observation,
         duration_ms: 420,
+        start_ms: None,
     }
 }
 
@@ -123,6 +124,7 @@ pub fn sample() -> RunResults {
         tool: "userns-e2e 0.1.0".into(),
         started_at: "2026-11-22T15:00:00Z".into(),
         duration_ms: 5210,
+        run_id: None,
         environment: Facts {
             target: TargetKind::Local,
             endpoint: "unix:///var/lib/userns-e2e/node/run/containerd.sock".into(),
@@ -213,4 +215,54 @@ fn junit_snapshot_and_xsd() {
 #[test]
 fn markdown_snapshot() {
     insta::assert_snapshot!("summary_md", markdown::render(&sample()));
+}
+
+/// The sample with a second pod in the first scenario on the same host ids
+/// (an overlap) and start times, as a run writes them now.
+fn sample_with_overlap() -> RunResults {
+    let mut r = sample();
+    for (i, s) in r.results.iter_mut().enumerate() {
+        s.start_ms = Some(i as u64 * 500);
+    }
+    r.run_id = Some("1763823600000-4242".into());
+    let o = r.results[0].observation.as_mut().unwrap();
+    let mut twin = o.pods[0].clone();
+    twin.name = "twin <b>".into();
+    twin.inside.uid_map = Some(idmap::parse("0 131072 65536\n65536 1000650000 1").unwrap());
+    o.pods.push(twin);
+    r
+}
+
+#[test]
+fn html_run_page_snapshot() {
+    let page = html::run_page(&sample_with_overlap());
+    // Nothing from outside the page (the SVG namespace URI is a name, not a fetch).
+    for outside in ["https://", " src=", " href=", "url(", "@import"] {
+        assert!(!page.contains(outside), "{outside}");
+    }
+    assert!(page.contains("twin &lt;b&gt;") && !page.contains("twin <b>"));
+    insta::assert_snapshot!("html_run_page", page);
+}
+
+#[test]
+fn html_compare_page_snapshot() {
+    use userns_e2e::compare::{compare, Run};
+    let mut other = sample();
+    other.environment.runtime.as_mut().unwrap().reported_version = "v2.2.0".into();
+    other.results[1].verdict = Verdict::Pass { checks: vec![] };
+    let pod = &mut other.results[0].observation.as_mut().unwrap().pods[0];
+    pod.inside.uid_map = Some(idmap::parse("0 131072 65535").unwrap());
+    let runs = [
+        Run {
+            label: "containerd v2.1.9 (local)".into(),
+            results: sample(),
+        },
+        Run {
+            label: "containerd v2.2.0 (local) <new>".into(),
+            results: other,
+        },
+    ];
+    let page = html::compare_page(&compare(&runs));
+    assert!(page.contains("&lt;new&gt;"));
+    insta::assert_snapshot!("html_compare_page", page);
 }

@@ -20,6 +20,9 @@ pub struct CompareArgs {
     /// Write the comparison as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write the matrix as a self-contained HTML page here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
     /// A committed results file to compare every run against.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
@@ -69,6 +72,11 @@ pub fn compare(args: CompareArgs) -> i32 {
             serde_json::to_string_pretty(&c).unwrap_or_default() + "\n",
         )
         .map_err(|e| format!("cannot write {}: {e}", p.display())),
+        None => Ok(()),
+    })
+    .and_then(|()| match &args.html {
+        Some(p) => std::fs::write(p, crate::report::html::compare_page(&c))
+            .map_err(|e| format!("cannot write {}: {e}", p.display())),
         None => Ok(()),
     });
     if let Err(e) = written {

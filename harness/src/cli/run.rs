@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::target_args::{self, TargetArgs};
 use crate::exit::{CliError, Status};
+use crate::progress::{Lines, LiveLine, Progress};
 use crate::report::results::RunResults;
 use crate::runner::{self, Selection, Suite};
 
@@ -25,6 +26,12 @@ pub struct RunArgs {
     /// Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report here (host id picture, scenario table).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// No live progress line; libtest's terse output (one character per scenario).
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Per-pod settle timeout for every scenario (default: the scenario's, else 30s on cri/local, 120s on kube).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<std::time::Duration>,
@@ -71,6 +78,8 @@ pub fn run(args: RunArgs) -> Result<Status, CliError> {
         exact: args.exact,
         list: args.list,
         test_threads: args.test_threads,
+        quiet: args.quiet,
+        silent: false,
     };
     if args.list {
         runner::list(&scenarios, &selection);
@@ -89,6 +98,16 @@ fn run_on_target(
     scenarios: &[crate::scenario::Scenario],
     selection: &Selection,
 ) -> Result<Status, CliError> {
+    // On a terminal a live line replaces libtest's lines; elsewhere (CI) and
+    // with --quiet, libtest's output as before.
+    let mut selection = selection.clone();
+    let progress: Arc<dyn Progress> = match LiveLine::on_terminal().filter(|_| !args.quiet) {
+        Some(line) => {
+            selection.silent = true;
+            Arc::new(line)
+        }
+        None => Arc::new(Lines),
+    };
     let (target, facts) = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;
         let facts = target.facts().await?;
@@ -123,7 +142,7 @@ fn run_on_target(
             }
         }
     });
-    let results = suite.run(scenarios, selection);
+    let results = suite.run_with_progress(scenarios, &selection, progress);
     on_interrupt.abort();
     write_reports(args, &results)?;
     let s = &results.summary;
@@ -165,6 +184,9 @@ fn write_reports(args: &RunArgs, results: &RunResults) -> Result<(), CliError> {
     }
     if let Some(p) = &args.markdown {
         write(p, crate::report::markdown::render(results))?;
+    }
+    if let Some(p) = &args.html {
+        write(p, crate::report::html::run_page(results))?;
     }
     Ok(())
 }

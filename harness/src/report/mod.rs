@@ -1,6 +1,7 @@
-//! Results and reports: JSON (the machine-readable truth), JUnit, Markdown.
+//! Results and reports: JSON (the machine-readable truth), JUnit, Markdown, HTML.
 
 pub mod evidence;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

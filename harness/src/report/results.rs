@@ -18,6 +18,10 @@ pub struct RunResults {
     /// RFC 3339, UTC.
     pub started_at: String,
     pub duration_ms: u64,
+    /// The run's id: the value of the `userns-e2e.io/run` label on everything
+    /// the run made. Absent in results written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     pub environment: Facts,
     pub results: Vec<ScenarioResult>,
     pub summary: Summary,
@@ -35,6 +39,11 @@ pub struct ScenarioResult {
     /// Absent when skipped or when the target broke before observing.
     pub observation: Option<Observation>,
     pub duration_ms: u64,
+    /// Milliseconds from the run's start to this scenario's start, so readers
+    /// can tell which scenarios' pods existed at the same time (the HTML
+    /// report's overlap check). Absent in results written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

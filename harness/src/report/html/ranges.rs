@@ -1,0 +1,259 @@
+//! What the host id picture shows, computed from results alone: the host id
+//! ranges pods were observed to get, the node's ranges behind them, and the
+//! overlaps between pods that existed at the same time.
+//!
+//! When do two pods coexist? Pods of one scenario always do (the scenario
+//! keeps them all until it ends). Pods of two scenarios do when the
+//! scenarios' time windows (`startMs` + `durationMs`) intersect; results
+//! written before `startMs` was recorded have no windows, and then ranges of
+//! different scenarios are never called an overlap (a slot reused by a later
+//! scenario is normal allocator behaviour, not a conflict).
+
+use crate::facts::{Facts, SubIdRange};
+use crate::report::results::RunResults;
+
+/// One `uid_map` line of one pod whose host start is not 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodRange {
+    pub scenario: String,
+    pub pod: String,
+    pub inside: u64,
+    pub start: u64,
+    pub length: u64,
+    /// The pod's whole uid_map on one line (`0 1234 1 | 1 200000 65535`).
+    pub map: String,
+    /// The scenario's time window in ms from the run's start, when known.
+    pub window: Option<(u64, u64)>,
+}
+
+impl PodRange {
+    /// One past the last host id.
+    pub fn end(&self) -> u64 {
+        self.start.saturating_add(self.length)
+    }
+
+    pub fn line(&self) -> String {
+        format!("{} {} {}", self.inside, self.start, self.length)
+    }
+}
+
+/// A range of the node shaded behind the pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRange {
+    /// CSS class: `host`, `containers` or `kubelet`.
+    pub kind: &'static str,
+    pub label: String,
+    pub start: u64,
+    pub count: u64,
+}
+
+/// Two coexisting pods sharing host ids `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlap {
+    /// Indexes into the pod ranges.
+    pub a: usize,
+    pub b: usize,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// The kubelet's defaults when no `kubelet` subordinate range is configured
+/// (KEP-127: from 65536, 65536 ids per pod, maxPods slots).
+const KUBELET_DEFAULT_FIRST: u64 = 65536;
+const KUBELET_DEFAULT_MAX_PODS: u64 = 110;
+
+/// Every observed pod range, in scenario and pod order.
+pub fn pod_ranges(results: &RunResults) -> Vec<PodRange> {
+    let mut out = Vec::new();
+    for r in &results.results {
+        let Some(o) = &r.observation else { continue };
+        let window = r.start_ms.map(|s| (s, s + r.duration_ms));
+        for p in &o.pods {
+            let Some(map) = p.uid_map() else { continue };
+            let text = map.to_string().replace('\n', " | ");
+            for l in map.0.iter().filter(|l| l.outside != 0) {
+                out.push(PodRange {
+                    scenario: r.id.clone(),
+                    pod: p.name.clone(),
+                    inside: l.inside,
+                    start: l.outside,
+                    length: l.length,
+                    map: text.clone(),
+                    window,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Pods observed in the host user namespace (`0 0 4294967295`): not drawn, counted.
+pub fn host_namespace_pods(results: &RunResults) -> usize {
+    results
+        .results
+        .iter()
+        .filter_map(|r| r.observation.as_ref())
+        .flat_map(|o| &o.pods)
+        .filter(|p| p.uid_map().is_some_and(|m| m.is_host()))
+        .count()
+}
+
+/// The node's ranges: the host's own ids, the `containers` subordinate
+/// ranges (CRI-O's `auto`), the kubelet's allocation range (its subordinate
+/// range, else its default rule).
+pub fn node_ranges(facts: &Facts) -> Vec<NodeRange> {
+    let mut out = vec![NodeRange {
+        kind: "host",
+        label: "host's own ids 0–65535".into(),
+        start: 0,
+        count: 65536,
+    }];
+    let subuids = |user: &str| -> Vec<SubIdRange> {
+        facts
+            .nodes
+            .iter()
+            .filter_map(|n| n.subuids.as_ref())
+            .filter_map(|s| s.get(user))
+            .flatten()
+            .copied()
+            .collect()
+    };
+    for r in subuids("containers") {
+        out.push(NodeRange {
+            kind: "containers",
+            label: format!(
+                "containers subuid {}–{}",
+                r.start,
+                r.start + r.count.saturating_sub(1)
+            ),
+            start: r.start,
+            count: r.count,
+        });
+    }
+    let kubelet = subuids("kubelet");
+    if kubelet.is_empty() {
+        let count = 65536 * KUBELET_DEFAULT_MAX_PODS;
+        out.push(NodeRange {
+            kind: "kubelet",
+            label: format!(
+                "kubelet default {}–{} (no kubelet subuid; maxPods {KUBELET_DEFAULT_MAX_PODS} assumed)",
+                KUBELET_DEFAULT_FIRST,
+                KUBELET_DEFAULT_FIRST + count - 1
+            ),
+            start: KUBELET_DEFAULT_FIRST,
+            count,
+        });
+    }
+    for r in kubelet {
+        out.push(NodeRange {
+            kind: "kubelet",
+            label: format!(
+                "kubelet subuid {}–{}",
+                r.start,
+                r.start + r.count.saturating_sub(1)
+            ),
+            start: r.start,
+            count: r.count,
+        });
+    }
+    out
+}
+
+fn coexist(a: &PodRange, b: &PodRange) -> bool {
+    if a.scenario == b.scenario {
+        return a.pod != b.pod;
+    }
+    match (a.window, b.window) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    }
+}
+
+/// Overlaps between coexisting pods, each pair once (sweep over host starts).
+pub fn overlaps(ranges: &[PodRange]) -> Vec<Overlap> {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_by_key(|&i| (ranges[i].start, i));
+    let mut out = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        for &j in &order[k + 1..] {
+            if ranges[j].start >= ranges[i].end() {
+                break;
+            }
+            if coexist(&ranges[i], &ranges[j]) {
+                out.push(Overlap {
+                    a: i.min(j),
+                    b: i.max(j),
+                    start: ranges[j].start,
+                    end: ranges[i].end().min(ranges[j].end()),
+                });
+            }
+        }
+    }
+    out.sort_by_key(|o| (o.a, o.b));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(scenario: &str, pod: &str, start: u64, window: Option<(u64, u64)>) -> PodRange {
+        PodRange {
+            scenario: scenario.into(),
+            pod: pod.into(),
+            inside: 0,
+            start,
+            length: 65536,
+            map: String::new(),
+            window,
+        }
+    }
+
+    #[test]
+    fn pods_of_one_scenario_overlap_when_their_ranges_intersect() {
+        let r = [
+            range("s", "a", 65536, None),
+            range("s", "b", 131072, None),
+            range("s", "c", 100000, None),
+        ];
+        assert_eq!(
+            overlaps(&r),
+            vec![
+                Overlap {
+                    a: 0,
+                    b: 2,
+                    start: 100000,
+                    end: 131072
+                },
+                Overlap {
+                    a: 1,
+                    b: 2,
+                    start: 131072,
+                    end: 165536
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn scenarios_overlap_only_when_their_windows_intersect() {
+        let serial = [
+            range("s", "a", 65536, Some((0, 100))),
+            range("t", "a", 65536, Some((100, 200))),
+        ];
+        assert!(overlaps(&serial).is_empty());
+        let concurrent = [
+            range("s", "a", 65536, Some((0, 100))),
+            range("t", "a", 65536, Some((99, 200))),
+        ];
+        assert_eq!(overlaps(&concurrent).len(), 1);
+        let unknown = [range("s", "a", 65536, None), range("t", "a", 65536, None)];
+        assert!(overlaps(&unknown).is_empty());
+    }
+
+    #[test]
+    fn two_lines_of_one_pod_are_not_an_overlap() {
+        let r = [range("s", "a", 65536, None), range("s", "a", 65536, None)];
+        assert!(overlaps(&r).is_empty());
+    }
+}
