@@ -109,6 +109,43 @@ pub struct Node {
     crio: Option<PathBuf>,
 }
 
+/// Runs `bash ARGS…`, capturing stdout and stderr; with `echo`, each stderr
+/// line is also printed to our stderr as it arrives.
+fn run_streaming(args: &[&OsStr], echo: bool) -> std::io::Result<std::process::Output> {
+    use std::io::{BufRead, Read};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("bash")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().map(std::io::BufReader::new);
+    let lines = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for line in stderr.into_iter().flat_map(|r| r.split(b'\n')) {
+            let Ok(line) = line else { break };
+            if echo {
+                eprintln!("  {}", String::from_utf8_lossy(&line));
+            }
+            kept.extend_from_slice(&line);
+            kept.push(b'\n');
+        }
+        kept
+    });
+    let mut stdout = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_end(&mut stdout)?;
+    }
+    let status = child.wait()?;
+    let stderr = lines.join().unwrap_or_default();
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// Whether this process runs as root (effective uid 0).
 pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
@@ -200,17 +237,15 @@ impl Node {
         let script = self.scripts()?;
         let mut args = vec![script.as_os_str(), command.as_ref(), self.dir.as_os_str()];
         args.extend(extra);
-        let out = duct::cmd("bash", args)
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .map_err(|source| NodeError::Spawn {
-                script: script.clone(),
-                source,
-            })?;
+        // Provisioning takes minutes (package downloads, image build): its
+        // log lines are shown as they come instead of silence.
+        let echo = matches!(command, "provision" | "start") && !self.provisioned();
+        let out = run_streaming(&args, echo).map_err(|source| NodeError::Spawn {
+            script: script.clone(),
+            source,
+        })?;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if self.runtime == LocalRuntime::CriO && out.status.success() {
+        if self.runtime == LocalRuntime::CriO && out.status.success() && !echo {
             // The CRI-O flavour reports host changes (subordinate ids, runc
             // instead of crun): the user must see them.
             for line in stderr.lines().filter(|l| l.starts_with("crio-node:")) {
@@ -375,5 +410,36 @@ pub fn node_dir(
                     .join(", ")
             ))),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamed_script_still_has_its_stdout_stderr_and_status_captured() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s.sh");
+        std::fs::write(
+            &script,
+            "echo \"out $1 $2\"; for i in 1 2 3; do echo \"node: step $i\" >&2; done; exit 3\n",
+        )
+        .unwrap();
+        let args = [
+            script.as_os_str(),
+            "provision".as_ref(),
+            dir.path().as_os_str(),
+        ];
+        let out = run_streaming(&args, true).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("out provision {}\n", dir.path().display())
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "node: step 1\nnode: step 2\nnode: step 3\n"
+        );
+        assert_eq!(out.status.code(), Some(3));
     }
 }
