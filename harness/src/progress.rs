@@ -47,7 +47,7 @@ impl LiveLine {
     pub fn new(target: ProgressDrawTarget) -> LiveLine {
         let bar = ProgressBar::with_draw_target(Some(0), target);
         bar.set_style(
-            ProgressStyle::with_template("{elapsed:>4} [{bar:24}] {pos}/{len} {msg}")
+            ProgressStyle::with_template("{elapsed:>4} [{bar:24}] {pos}/{len} {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
@@ -81,6 +81,8 @@ fn message(failures: usize, running: &BTreeSet<String>) -> String {
 impl Progress for LiveLine {
     fn begin(&self, total: usize) {
         self.bar.set_length(total as u64);
+        // Elapsed counts the scenarios, not connecting or provisioning.
+        self.bar.reset_elapsed();
         self.bar.enable_steady_tick(Duration::from_millis(200));
         self.redraw();
     }
