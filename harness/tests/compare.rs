@@ -27,15 +27,18 @@ fn p(name: &str) -> String {
 }
 
 #[test]
-fn matrix_over_three_runs_flags_a_changed_uid_map() {
+fn matrix_over_three_runs_flags_a_changed_uid_map_in_markdown_json_and_html() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("c.json");
+    let html = dir.path().join("c.html");
     let (code, md, err) = compare(&[
         &p("containerd-2.1.9.json"),
         &p("containerd-2.1.10-edited.json"),
         &p("containerd-2.2.0-edited.json"),
         "--json",
         json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(md.contains("| pod userns: uid_map | `0 <k·65536> 65536` | `0 <k·65536> 65536` | `0 100000 65536` |"), "{md}");
@@ -65,6 +68,21 @@ fn matrix_over_three_runs_flags_a_changed_uid_map() {
     insta::assert_snapshot!(
         "compare_json_changed_rows",
         serde_json::to_string_pretty(&rows).unwrap()
+    );
+    // The HTML grid marks exactly the rows that differ.
+    let page = std::fs::read_to_string(&html).unwrap();
+    let marked: Vec<&str> = page
+        .split("<tr data-row data-changed=\"yes\"><td><code>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap())
+        .collect();
+    assert_eq!(marked, changed);
+    // Three runs, each changed row opens one cell per run; the third run's value.
+    assert_eq!(page.matches("<td class=\"cell changed ").count(), 6);
+    assert!(page.contains("<li>pod userns: uid_map: <code>0 100000 65536</code></li>"));
+    assert!(
+        page.contains("<th>containerd 2.1.9+unknown (local)</th>"),
+        "{page}"
     );
 }
 

@@ -78,9 +78,13 @@ fn chromium(page: &Path, extra: &[String]) -> String {
 
 /// The page as the browser built it, with a screenshot taken on the way.
 fn load(results: &RunResults) -> String {
+    load_page(&html::run_page(results))
+}
+
+fn load_page(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
-    std::fs::write(&page, html::run_page(results)).unwrap();
+    std::fs::write(&page, text).unwrap();
     let dom = chromium(&page, &["--dump-dom".to_string()]);
     let shot: PathBuf = dir.path().join("shot.png");
     chromium(&page, &[format!("--screenshot={}", shot.display())]);
@@ -153,6 +157,14 @@ fn the_page_of_a_real_run_draws_one_bar_per_pod_range() {
         "the fixture should hold many pod ranges"
     );
     let dom = load(&results);
+    // The filter script went over every scenario row.
+    assert!(
+        dom.contains(&format!(
+            "<span id=\"shown\">{} shown</span>",
+            results.results.len()
+        )),
+        "{dom}"
+    );
     let (bars, labels) = bars_and_labels(&dom);
     assert_eq!(bars, expected.len(), "one bar per observed pod range");
     assert_eq!(labels.len(), expected.len());
@@ -220,4 +232,26 @@ fn an_injected_overlap_is_drawn_as_one() {
     assert!(dom.contains(&format!(
         "host ids 65536–131071: <b>{a} / userns</b> (0 65536 65536) and <b>{b} / userns</b>"
     )));
+}
+
+#[test]
+fn the_comparison_page_loads_without_script_errors() {
+    if !chromium_available() {
+        return;
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results");
+    let runs: Vec<userns_e2e::compare::Run> =
+        ["containerd-2.1.9.json", "containerd-2.1.10-edited.json"]
+            .iter()
+            .map(|f| {
+                let results = userns_e2e::report::json::read(&fixtures.join(f)).unwrap();
+                userns_e2e::compare::Run {
+                    label: userns_e2e::compare::default_label(&results),
+                    results,
+                }
+            })
+            .collect();
+    let c = userns_e2e::compare::compare(&runs);
+    let dom = load_page(&html::compare_page(&c));
+    assert!(dom.contains(&format!("<span id=\"shown\">{} shown</span>", c.rows.len())));
 }
