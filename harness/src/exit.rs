@@ -29,7 +29,8 @@ pub enum Status {
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// Arguments that do not fit together, or a missing one.
+    /// Arguments that do not fit together, a missing one, or an input file
+    /// that is not what it should be (the message names the file and place).
     #[error("{0}")]
     Usage(String),
     /// Bad input files: each error was already printed with its place;

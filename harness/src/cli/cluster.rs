@@ -1,7 +1,7 @@
 //! `cluster up|down|prepare`.
 
 use crate::cluster::{kind, openshift, tools};
-use crate::exit;
+use crate::exit::{CliError, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct ClusterArgs {
@@ -74,14 +74,14 @@ pub enum PrepareKind {
     },
 }
 
-fn finish(result: Result<(), String>) -> i32 {
-    match result {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::TARGET_UNUSABLE
-        }
-    }
+/// A tool (docker, kind, oc) that failed: its own words, exit 3.
+fn finish(result: Result<(), String>) -> Result<Status, CliError> {
+    result
+        .map(|()| Status::Ok)
+        .map_err(|context| CliError::Environment {
+            context,
+            source: None,
+        })
 }
 
 fn commented(text: &str) -> String {
@@ -118,7 +118,7 @@ fn plan_header(leg: &kind::Leg, ctx: &std::path::Path, cfg: &std::path::Path) ->
     out
 }
 
-pub fn cluster(args: ClusterArgs) -> i32 {
+pub fn cluster(args: ClusterArgs) -> Result<Status, CliError> {
     match args.action {
         ClusterAction::Up {
             kind:
@@ -130,24 +130,17 @@ pub fn cluster(args: ClusterArgs) -> i32 {
                     dry_run,
                 },
         } => {
-            let v = match kind::find(&crio, matches!(userns_gate, GateArg::On)) {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return exit::BAD_INPUT;
-                }
-            };
-            let dir = match tempfile::Builder::new()
+            let v =
+                kind::find(&crio, matches!(userns_gate, GateArg::On)).map_err(CliError::Usage)?;
+            let dir = tempfile::Builder::new()
                 .prefix("userns-e2e-kind-crio-")
                 .tempdir()
-            {
-                Ok(d) => d,
-                Err(e) => return finish(Err(format!("cannot create a build folder: {e}"))),
-            };
-            let (ctx, cfg) = match kind::write_recipe(&v, dir.path()) {
-                Ok(p) => p,
-                Err(e) => return finish(Err(e)),
-            };
+                .map_err(|e| CliError::file("cannot create a build folder", e))?;
+            let (ctx, cfg) =
+                kind::write_recipe(&v, dir.path()).map_err(|context| CliError::Environment {
+                    context,
+                    source: None,
+                })?;
             let steps = kind::up_steps(&v, &name, &ctx, &cfg, reuse_image);
             if dry_run {
                 crate::cli::print_stdout(&format!(
@@ -155,7 +148,7 @@ pub fn cluster(args: ClusterArgs) -> i32 {
                     plan_header(&v, &ctx, &cfg),
                     tools::print(&steps)
                 ));
-                return exit::OK;
+                return Ok(Status::Ok);
             }
             finish(tools::run(&steps, None))
         }
@@ -163,7 +156,7 @@ pub fn cluster(args: ClusterArgs) -> i32 {
             let steps = kind::down_steps(&name);
             if dry_run {
                 crate::cli::print_stdout(&tools::print(&steps));
-                return exit::OK;
+                return Ok(Status::Ok);
             }
             finish(tools::run(&steps, None))
         }
@@ -173,7 +166,7 @@ pub fn cluster(args: ClusterArgs) -> i32 {
             let manifests = openshift::render(&role);
             if dry_run {
                 crate::cli::print_stdout(&manifests);
-                return exit::OK;
+                return Ok(Status::Ok);
             }
             let mut step = tools::Step::new("oc", &["apply", "-f", "-"]);
             step.stdin = Some(manifests);

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::compare::{self, Run};
-use crate::exit;
+use crate::exit::{CliError, Status};
 use crate::report::json;
 
 #[derive(Debug, clap::Args)]
@@ -31,68 +31,48 @@ pub struct CompareArgs {
     pub fail_on_change: bool,
 }
 
-pub fn compare(args: CompareArgs) -> i32 {
+pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
     let mut runs = Vec::new();
     for (i, p) in args.results.iter().enumerate() {
-        match json::read(p) {
-            Ok(results) => runs.push(Run {
-                label: args
-                    .label
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| compare::default_label(&results)),
-                results,
-            }),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::BAD_INPUT;
-            }
-        }
+        // The reader's message names the file and the place.
+        let results = json::read(p).map_err(CliError::Usage)?;
+        let label = args
+            .label
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| compare::default_label(&results));
+        runs.push(Run { label, results });
     }
     if args.label.len() > runs.len() {
-        eprintln!(
-            "error: {} labels for {} results files",
+        return Err(CliError::Usage(format!(
+            "{} labels for {} results files",
             args.label.len(),
             runs.len()
-        );
-        return exit::BAD_INPUT;
+        )));
     }
     let c = compare::compare(&runs);
     let md = compare::markdown(&c);
-    let written = match &args.markdown {
-        Some(p) => std::fs::write(p, &md).map_err(|e| format!("cannot write {}: {e}", p.display())),
-        None => {
-            crate::cli::print_stdout(&md);
-            Ok(())
-        }
+    let write = |p: &std::path::Path, text: String| {
+        std::fs::write(p, text)
+            .map_err(|e| CliError::file(format!("cannot write {}", p.display()), e))
+    };
+    match &args.markdown {
+        Some(p) => write(p, md)?,
+        None => crate::cli::print_stdout(&md),
     }
-    .and_then(|()| match &args.json {
-        Some(p) => std::fs::write(
+    if let Some(p) = &args.json {
+        write(
             p,
             serde_json::to_string_pretty(&c).unwrap_or_default() + "\n",
-        )
-        .map_err(|e| format!("cannot write {}: {e}", p.display())),
-        None => Ok(()),
-    })
-    .and_then(|()| match &args.html {
-        Some(p) => std::fs::write(p, crate::report::html::compare_page(&c))
-            .map_err(|e| format!("cannot write {}: {e}", p.display())),
-        None => Ok(()),
-    });
-    if let Err(e) = written {
-        eprintln!("error: {e}");
-        return exit::BAD_INPUT;
+        )?;
+    }
+    if let Some(p) = &args.html {
+        write(p, crate::report::html::compare_page(&c))?;
     }
     let Some(base_path) = &args.baseline else {
-        return exit::OK;
+        return Ok(Status::Ok);
     };
-    let baseline = match json::read(base_path) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
-    };
+    let baseline = json::read(base_path).map_err(CliError::Usage)?;
     let mut changed = false;
     for run in &runs {
         let changes = compare::changes_against(&baseline, &run.results);
@@ -115,9 +95,9 @@ pub fn compare(args: CompareArgs) -> i32 {
             }
         }
     }
-    if changed && args.fail_on_change {
-        exit::FAILED
+    Ok(if changed && args.fail_on_change {
+        Status::Failed
     } else {
-        exit::OK
-    }
+        Status::Ok
+    })
 }

@@ -91,13 +91,15 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            // clap prints help, the version, or the usage error itself.
             let _ = e.print();
-            return match e.kind() {
+            let result = match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    crate::exit::OK
+                    Ok(crate::exit::Status::Ok)
                 }
-                _ => crate::exit::BAD_INPUT,
+                _ => Err(crate::exit::CliError::Usage(e.to_string())),
             };
+            return crate::exit::code(&result);
         }
     };
     init_tracing(cli.verbose);
@@ -106,10 +108,10 @@ pub fn main() -> i32 {
         Command::List(a) => validate::list(a),
         Command::Validate(a) => validate::validate(a),
         Command::Schema(a) => validate::schema(a),
-        Command::Compare(a) => return compare::compare(a),
+        Command::Compare(a) => compare::compare(a),
         Command::Cleanup(a) => cleanup::cleanup(a),
         Command::Node(a) => node::node(a),
-        Command::Cluster(a) => return cluster::cluster(a),
+        Command::Cluster(a) => cluster::cluster(a),
     };
     crate::exit::finish(result)
 }
