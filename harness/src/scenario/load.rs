@@ -366,6 +366,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
 /// Loads files and folders (recursively, `*.yaml`/`*.yml`, sorted). Ids are
 /// paths below the folder given, without the extension; every error of every
 /// file is returned.
+/// The file that marks a suite's root folder.
+pub const SUITE_MARKER: &str = "scenario.schema.json";
+
+/// The nearest folder above `file` that holds [`SUITE_MARKER`].
+fn suite_root(file: &Path) -> Option<PathBuf> {
+    file.parent()?
+        .ancestors()
+        .find(|d| d.join(SUITE_MARKER).is_file())
+        .map(Path::to_path_buf)
+}
+
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
     let mut errors = Vec::new();
     let mut found: Vec<(PathBuf, PathBuf)> = Vec::new(); // (root, file)
@@ -397,7 +408,12 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
         match load_file(&file) {
             Err(e) => errors.extend(e),
             Ok(spec) => {
-                let rel = file.strip_prefix(&root).unwrap_or(&file).with_extension("");
+                // Ids are relative to the suite (the folder holding the
+                // scenario schema), so `run scenarios/annotation` names a
+                // scenario `annotation/new-key` as a whole run does, and
+                // partial runs line up in `compare`.
+                let base = suite_root(&file).unwrap_or(root);
+                let rel = file.strip_prefix(&base).unwrap_or(&file).with_extension("");
                 let id = rel
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy())
@@ -471,6 +487,29 @@ pub fn lint(scenario: &Scenario) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_keep_their_folder_when_a_topic_is_run_alone() {
+        let suite = tempfile::tempdir().unwrap();
+        let topic = suite.path().join("annotation");
+        std::fs::create_dir(&topic).unwrap();
+        std::fs::write(suite.path().join(SUITE_MARKER), "{}").unwrap();
+        std::fs::write(topic.join("new-key.yaml"), GOOD).unwrap();
+        for root in [
+            suite.path().to_path_buf(),
+            topic.clone(),
+            topic.join("new-key.yaml"),
+        ] {
+            let s = load_paths(&[root]).unwrap();
+            assert_eq!(
+                (s[0].id.as_str(), s[0].topic.as_str()),
+                ("annotation/new-key", "annotation")
+            );
+        }
+        // Outside a suite: relative to what was given.
+        std::fs::remove_file(suite.path().join(SUITE_MARKER)).unwrap();
+        assert_eq!(load_paths(&[topic]).unwrap()[0].id, "new-key");
+    }
 
     const GOOD: &str = r#"
 description: d
