@@ -68,6 +68,23 @@ fn bad_cases() -> Vec<(&'static str, Vec<u8>)> {
             GOOD.replace("outcome: running", "uidMap: [\"0 lots 65536\"]")
                 .into_bytes(),
         ),
+        (
+            // issue 12: a non-ASCII character after a template panicked (exit 101)
+            "non-ascii-matcher",
+            GOOD.replace(
+                "outcome: running",
+                "uidMap: [\"0 ${subuid.containers.start}é 65536\"]",
+            )
+            .into_bytes(),
+        ),
+        (
+            "non-ascii-offset",
+            GOOD.replace(
+                "outcome: running",
+                "hostUid: \"${subuid.containers.start}+١٢\"",
+            )
+            .into_bytes(),
+        ),
         ("empty", Vec::new()),
         (
             "binary",
