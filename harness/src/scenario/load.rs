@@ -323,6 +323,12 @@ pub fn load_file(file: &Path) -> Result<ScenarioFile, Vec<LoadError>> {
     }
     let bytes = std::fs::read(file)
         .map_err(|e| vec![plain_error(file, None, format!("cannot read: {e}"))])?;
+    load_bytes(file, bytes)
+}
+
+/// Checks the encoding of a file's bytes, then [`load_str`]. `file` only
+/// names the source in errors.
+pub fn load_bytes(file: &Path, bytes: Vec<u8>) -> Result<ScenarioFile, Vec<LoadError>> {
     let text = String::from_utf8(bytes).map_err(|e| {
         vec![plain_error(
             file,
