@@ -16,6 +16,8 @@ pub mod observation;
 pub mod parse;
 pub mod plan;
 pub mod progress;
+#[cfg(test)]
+mod properties;
 pub mod report;
 pub mod requirements;
 pub mod runner;

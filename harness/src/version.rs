@@ -124,6 +124,16 @@ mod tests {
         assert!(Version::parse("").is_none());
     }
 
+    /// Out-of-range index and overflow: extra components are ignored, a
+    /// component above u64 is not a version, non-ASCII ends a component.
+    #[test]
+    fn odd_versions() {
+        assert_eq!(Version::parse("1.2.3.4.5").unwrap().to_string(), "1.2.3");
+        assert!(Version::parse("18446744073709551616").is_none());
+        assert_eq!(Version::parse("1é.2").unwrap().to_string(), "1.0.0");
+        assert!(VersionReq::parse(">=1.é").is_err());
+    }
+
     #[test]
     fn ranges() {
         let req = VersionReq::parse(">=1.29.5, <1.30").unwrap();

@@ -68,6 +68,28 @@ fn bad_cases() -> Vec<(&'static str, Vec<u8>)> {
             GOOD.replace("outcome: running", "uidMap: [\"0 lots 65536\"]")
                 .into_bytes(),
         ),
+        (
+            // issue 12: a non-ASCII character after a template panicked (exit 101)
+            "non-ascii-matcher",
+            GOOD.replace(
+                "outcome: running",
+                "uidMap: [\"0 ${subuid.containers.start}é 65536\"]",
+            )
+            .into_bytes(),
+        ),
+        (
+            "non-ascii-offset",
+            GOOD.replace(
+                "outcome: running",
+                "hostUid: \"${subuid.containers.start}+١٢\"",
+            )
+            .into_bytes(),
+        ),
+        (
+            // the runner multiplies it and targets add it to Instant::now()
+            "huge-timeout",
+            format!("timeout: 500000000000y\n{GOOD}").into_bytes(),
+        ),
         ("empty", Vec::new()),
         (
             "binary",
@@ -167,6 +189,12 @@ fn usage_errors_exit_2_and_help_exits_0() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args(["run", "--timeout", "500000000000y"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("above the limit of 1day"));
     let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
         .arg("--help")
         .output()

@@ -33,7 +33,7 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Per-pod settle timeout for every scenario (default: the scenario's, else 30s on cri/local, 120s on kube).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = crate::scenario::load::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
     /// Scenario files or folders (default: scenarios/); an argument that is
     /// not an existing path is the test-name filter, as with `cargo test`.

@@ -38,8 +38,11 @@ pub fn describe_value(m: &ValueMatch, templates: &Templates) -> String {
         ValueMatch::Template { name, offset } => match templates
             .get(name)
             .and_then(|t| t.trim().parse::<i64>().ok())
+            // A template value comes from the node (e.g. /etc/subuid), so
+            // base + offset may overflow: then show the matcher unfilled.
+            .and_then(|base| base.checked_add(*offset))
         {
-            Some(base) => format!("{} (= {m})", base + offset),
+            Some(sum) => format!("{sum} (= {m})"),
             None => m.to_string(),
         },
         ValueMatch::Range { .. } => format!("<{m}>"),
@@ -173,6 +176,18 @@ mod tests {
             describe_value(&v("${subuid.containers.start}+1"), &t()),
             "200001 (= ${subuid.containers.start}+1)"
         );
+    }
+
+    /// Overflow: a template value from the node near 2^63 plus an offset
+    /// is shown unfilled and compared in i128, not overflowed.
+    #[test]
+    fn template_sums_do_not_overflow() {
+        let mut big = Templates::new();
+        big.insert("subuid.containers.start".into(), i64::MAX.to_string());
+        let m: ValueMatch = "${subuid.containers.start}+1".parse().unwrap();
+        assert_eq!(describe_value(&m, &big), "${subuid.containers.start}+1");
+        assert!(!value_matches(&m, u64::MAX, &big).unwrap());
+        assert!(value_matches(&m, 1u64 << 63, &big).unwrap());
     }
 
     #[test]

@@ -15,6 +15,24 @@ use crate::templates::{self, Templates};
 /// Files above this size are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
+/// The longest per-pod timeout a scenario (or `run --timeout`) may ask for.
+/// The runner multiplies it by the pod count and targets add it to
+/// `Instant::now()`, which panic on overflow; a day is far beyond any pod's
+/// settling and keeps those sums small.
+pub const MAX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// `run --timeout`'s parser: a humantime duration up to [`MAX_TIMEOUT`].
+pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if d > MAX_TIMEOUT {
+        return Err(format!(
+            "{text} is above the limit of {}",
+            humantime::format_duration(MAX_TIMEOUT)
+        ));
+    }
+    Ok(d)
+}
+
 /// A problem with a scenario file, with as much of its place as is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
@@ -135,6 +153,15 @@ fn check_semantics(ctx: &Ctx, spec: &ScenarioFile, errors: &mut Vec<LoadError>) 
     }
     if spec.pods.is_empty() {
         errors.push(ctx.error("pods", "needs at least one pod"));
+    }
+    if spec.timeout.is_some_and(|t| t > MAX_TIMEOUT) {
+        errors.push(ctx.error(
+            "timeout",
+            format!(
+                "is above the limit of {}",
+                humantime::format_duration(MAX_TIMEOUT)
+            ),
+        ));
     }
     if spec.across.disjoint_ranges && spec.pods.len() < 2 {
         errors.push(ctx.error("across.disjointRanges", "needs at least two pods"));
@@ -323,6 +350,12 @@ pub fn load_file(file: &Path) -> Result<ScenarioFile, Vec<LoadError>> {
     }
     let bytes = std::fs::read(file)
         .map_err(|e| vec![plain_error(file, None, format!("cannot read: {e}"))])?;
+    load_bytes(file, bytes)
+}
+
+/// Checks the encoding of a file's bytes, then [`load_str`]. `file` only
+/// names the source in errors.
+pub fn load_bytes(file: &Path, bytes: Vec<u8>) -> Result<ScenarioFile, Vec<LoadError>> {
     let text = String::from_utf8(bytes).map_err(|e| {
         vec![plain_error(
             file,

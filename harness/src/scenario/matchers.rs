@@ -109,15 +109,7 @@ impl std::str::FromStr for ValueMatch {
             let offset = if tail.is_empty() {
                 0
             } else {
-                let (sign, num) = match tail.split_at(1) {
-                    ("+", n) => (1, n),
-                    ("-", n) => (-1, n),
-                    _ => return Err(format!("expected `+N` or `-N` after the template in {t:?}")),
-                };
-                sign * num
-                    .trim()
-                    .parse::<i64>()
-                    .map_err(|_| format!("not a number after the template in {t:?}"))?
+                template_offset(tail).map_err(|e| format!("{e} after the template in {t:?}"))?
             };
             return Ok(ValueMatch::Template { name, offset });
         }
@@ -148,6 +140,29 @@ impl std::str::FromStr for ValueMatch {
             format!("{t:?} is not a number, `any`, `${{template}}`, or a range `A..B`")
         })
     }
+}
+
+/// `+N` or `-N` after a template. The sign is matched as a char (never by
+/// byte index: the text is the user's and may start with any character), and
+/// N is plain digits, so `+-5` or `+0x5` are refused rather than read oddly.
+fn template_offset(tail: &str) -> Result<i64, String> {
+    let (sign, digits) = if let Some(n) = tail.strip_prefix('+') {
+        (1, n)
+    } else if let Some(n) = tail.strip_prefix('-') {
+        (-1, n)
+    } else {
+        return Err("expected `+N` or `-N`".into());
+    };
+    let digits = digits.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{digits:?} is not a number"));
+    }
+    // Ids are below 2^32, so an offset beyond that can never match: refuse
+    // it here rather than overflow when the judge adds it to a value.
+    let n: u32 = digits
+        .parse()
+        .map_err(|_| format!("{digits} is above 4294967295"))?;
+    Ok(sign * i64::from(n))
 }
 
 impl fmt::Display for ValueMatch {
@@ -447,10 +462,11 @@ impl JsonSchema for TextMatch {
 
 fn describe_json(v: &serde_json::Value) -> String {
     let text = v.to_string();
-    if text.len() > 60 {
-        format!("{}…", &text[..60])
-    } else {
-        text
+    // Cut by characters, not bytes: the value is the user's text and a byte
+    // index may fall inside a multi-byte character.
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 
@@ -551,5 +567,65 @@ impl TryFrom<serde_json::Value> for TextMatch {
                 describe_json(&other)
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(s: &str) -> Result<ValueMatch, String> {
+        s.parse()
+    }
+
+    /// Byte slicing: user text is cut by characters, never inside one.
+    #[test]
+    fn non_ascii_text_is_an_error_not_a_panic() {
+        for s in [
+            "${subuid.containers.start}é",
+            "${subuid.containers.start}😀1",
+            "${subuid.containers.start}+é",
+            "${subuid.containers.start}-\u{0301}5",
+        ] {
+            assert!(value(s).is_err(), "{s}");
+        }
+        assert!(value("${subuid.containers.start}é")
+            .unwrap_err()
+            .contains("expected `+N` or `-N`"));
+        // `["a` puts every `é` at an odd byte, so byte 60 falls inside one
+        let long = serde_json::json!([format!("a{}", "é".repeat(70))]);
+        let e = ValueMatch::try_from(long).unwrap_err();
+        assert!(e.contains('…'), "{e}");
+    }
+
+    /// Overflow: an offset is a number of ids, below 2^32; nothing wider
+    /// reaches the judge's sums.
+    #[test]
+    fn template_offsets_are_ids() {
+        let t = |offset| ValueMatch::Template {
+            name: "subuid.containers.start".into(),
+            offset,
+        };
+        assert_eq!(value("${subuid.containers.start} + 5"), Ok(t(5)));
+        assert_eq!(
+            value("${subuid.containers.start}-4294967295"),
+            Ok(t(-4294967295))
+        );
+        assert!(value("${subuid.containers.start}+4294967296")
+            .unwrap_err()
+            .contains("above 4294967295"));
+        assert!(value("${subuid.containers.start}+9223372036854775808").is_err());
+        assert!(value("${subuid.containers.start}+-5").is_err());
+        assert!(value("${subuid.containers.start}+").is_err());
+    }
+
+    /// Out-of-range index: a line with too few or too many fields.
+    #[test]
+    fn short_lines_are_errors() {
+        assert!("0 1".parse::<LineMatch>().is_err());
+        assert!("".parse::<LineMatch>().is_err());
+        assert!("0 1 2 3".parse::<LineMatch>().is_err());
+        let two = serde_json::json!([0, 1]);
+        assert!(LineMatch::try_from(two).unwrap_err().contains("got 2"));
     }
 }

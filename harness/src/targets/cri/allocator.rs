@@ -96,8 +96,11 @@ impl Range {
         self.count / self.ids_per_pod as u64
     }
 
-    pub fn base(&self, slot: u64) -> u64 {
-        self.first + slot * self.ids_per_pod as u64
+    /// The first host id of `slot`; `None` when it overflows (a subordinate
+    /// range near 2^64 read from the node), which `allocate` reports.
+    pub fn base(&self, slot: u64) -> Option<u64> {
+        slot.checked_mul(self.ids_per_pod as u64)?
+            .checked_add(self.first)
     }
 }
 
@@ -195,8 +198,10 @@ impl Allocator {
                     pod: pod.to_string(),
                 },
             );
-            let base =
-                u32::try_from(range.base(slot)).map_err(|_| AllocatorError::AboveU32(slot))?;
+            let base = range
+                .base(slot)
+                .and_then(|b| u32::try_from(b).ok())
+                .ok_or(AllocatorError::AboveU32(slot))?;
             Ok(Allocation {
                 slot,
                 base,
@@ -220,7 +225,7 @@ mod tests {
     #[test]
     fn kubelet_rule() {
         let r = Range::kubelet_rule(None, DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
-        assert_eq!((r.first, r.slots(), r.base(1)), (65536, 110, 131072));
+        assert_eq!((r.first, r.slots(), r.base(1)), (65536, 110, Some(131072)));
         let sub = [SubIdRange {
             start: 65536 * 10,
             count: 65536 * 4,
@@ -237,6 +242,24 @@ mod tests {
         )
         .is_err());
         assert!(Range::kubelet_rule(None, 1000, 110).is_err());
+    }
+
+    /// Overflow: a subordinate range near 2^64 from the node gives no base
+    /// (and `allocate` an error) rather than a wrapped one.
+    #[test]
+    fn bases_near_2_64() {
+        let start = u64::MAX - u64::MAX % 65536;
+        let sub = [SubIdRange {
+            start: start - 65536,
+            count: 65536,
+        }];
+        let r = Range::kubelet_rule(Some(&sub), DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
+        assert_eq!(r.base(0), Some(start - 65536));
+        assert_eq!(r.base(2), None);
+        assert_eq!(r.base(u64::MAX), None);
+        let dir = tempfile::tempdir().unwrap();
+        let a = Allocator::new(dir.path(), r).unwrap();
+        assert!(matches!(a.allocate("p"), Err(AllocatorError::AboveU32(0))));
     }
 
     #[test]
