@@ -819,3 +819,106 @@ async fn forbidden_facts_are_named() {
         "4.20.3"
     );
 }
+
+fn status(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code})
+}
+
+/// A 500 is retried with backoff (a real server cannot be made to answer 500
+/// on demand); when it persists the scenario errors with the server's words,
+/// and the namespace is still deleted.
+#[tokio::test]
+async fn server_errors_are_retried_then_reported_and_the_namespace_deleted() {
+    let busy = status(500, "InternalError", "etcdserver: request timed out");
+    let fake = base(Fake::default()).on(
+        Method::POST,
+        &format!("/api/v1/namespaces/{NS}/pods?"),
+        vec![(500, busy)],
+    );
+    let (r, seen, _) = execute(
+        fake,
+        maps_exec(""),
+        &scenario("", ""),
+        Duration::from_secs(5),
+        None,
+    )
+    .await;
+    let e = r.unwrap_err();
+    assert!(
+        e.contains("creating pod userns") && e.contains("etcdserver: request timed out"),
+        "{e}"
+    );
+    let creates = seen
+        .iter()
+        .filter(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .count();
+    assert_eq!(creates, 4, "three retries after the first 500");
+    assert!(seen
+        .iter()
+        .any(|s| s.method == Method::DELETE && s.uri.contains(NS)));
+}
+
+/// A 500 that clears is invisible to the verdict.
+#[tokio::test]
+async fn a_passing_server_error_is_retried_away() {
+    let fake = base(Fake::default())
+        .on(
+            Method::POST,
+            &format!("/api/v1/namespaces/{NS}/pods?"),
+            vec![
+                (
+                    500,
+                    status(500, "InternalError", "etcdserver: leader changed"),
+                ),
+                (201, pod("userns", json!({}), json!({"phase": "Pending"}))),
+            ],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/pods/userns"),
+            vec![(200, pod("userns", json!({}), running_status()))],
+        )
+        .on(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/events?"),
+            vec![(200, event_list(json!([])))],
+        );
+    let (r, _, _) = execute(
+        fake,
+        maps_exec("0 131072 65536"),
+        &scenario("", ""),
+        Duration::from_secs(5),
+        None,
+    )
+    .await;
+    assert_eq!(r.unwrap().pods[0].outcome, Outcome::Running);
+}
+
+/// A 403 on one call the harness makes as itself (granting the scenario's
+/// account its role) ends the scenario with the server's words; the namespace
+/// is deleted.
+#[tokio::test]
+async fn a_forbidden_call_ends_the_scenario_with_the_servers_words() {
+    let denied = status(403, "Forbidden", "rolebindings.rbac.authorization.k8s.io is forbidden: User \"dev\" cannot create resource \"rolebindings\"");
+    let fake = base(Fake::default()).on(
+        Method::POST,
+        &format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings"),
+        vec![(403, denied)],
+    );
+    let (r, seen, _) = execute(
+        fake,
+        maps_exec(""),
+        &scenario("as: {user: {name: test, role: edit}}\n", ""),
+        Duration::from_secs(5),
+        None,
+    )
+    .await;
+    let e = r.unwrap_err();
+    assert!(e.contains("cannot create resource \"rolebindings\""), "{e}");
+    assert!(!seen
+        .iter()
+        .any(|s| s.method == Method::POST && s.uri.contains("/pods")));
+    assert!(seen
+        .iter()
+        .any(|s| s.method == Method::DELETE && s.uri.contains(NS)));
+}
