@@ -75,13 +75,10 @@ pub enum PrepareKind {
 }
 
 /// A tool (docker, kind, oc) that failed: its own words, exit 3.
-fn finish(result: Result<(), String>) -> Result<Status, CliError> {
+fn finish(result: Result<(), tools::ToolError>) -> Result<Status, CliError> {
     result
         .map(|()| Status::Ok)
-        .map_err(|context| CliError::Environment {
-            context,
-            source: None,
-        })
+        .map_err(|e| CliError::environment("making the cluster", e))
 }
 
 fn commented(text: &str) -> String {
@@ -136,11 +133,8 @@ pub fn cluster(args: ClusterArgs) -> Result<Status, CliError> {
                 .prefix("userns-e2e-kind-crio-")
                 .tempdir()
                 .map_err(|e| CliError::file("cannot create a build folder", e))?;
-            let (ctx, cfg) =
-                kind::write_recipe(&v, dir.path()).map_err(|context| CliError::Environment {
-                    context,
-                    source: None,
-                })?;
+            let (ctx, cfg) = kind::write_recipe(&v, dir.path())
+                .map_err(|e| CliError::environment("the kind recipe", e))?;
             let steps = kind::up_steps(&v, &name, &ctx, &cfg, reuse_image);
             if dry_run {
                 crate::cli::print_stdout(&format!(

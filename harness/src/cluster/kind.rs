@@ -228,20 +228,33 @@ pub fn context_files(leg: &Leg) -> Vec<(String, &'static str)> {
     files
 }
 
+/// A file of the recipe that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}", path.display())]
+pub struct WriteError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
 /// Writes the build context and the kind config into `dir`.
-pub fn write_recipe(leg: &Leg, dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+pub fn write_recipe(leg: &Leg, dir: &Path) -> Result<(PathBuf, PathBuf), WriteError> {
+    let write = |path: &Path, text: &str| {
+        let fail = |source| WriteError {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(fail)?;
+        }
+        std::fs::write(path, text).map_err(fail)
+    };
     let ctx = dir.join("context");
     for (name, text) in context_files(leg) {
-        let path = ctx.join(&name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        write(&ctx.join(&name), text)?;
     }
     let cfg = dir.join("kind-config.yaml");
-    std::fs::write(&cfg, render_config(leg))
-        .map_err(|e| format!("cannot write {}: {e}", cfg.display()))?;
+    write(&cfg, &render_config(leg))?;
     Ok((ctx, cfg))
 }
 

@@ -57,8 +57,26 @@ impl Step {
     }
 }
 
+/// A step that failed: it could not start, or the tool said no.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("cannot run `{line}` (is {program} installed and on PATH?)")]
+    Spawn {
+        line: String,
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{line}` failed with exit code {code}:\n{stderr}")]
+    Failed {
+        line: String,
+        code: String,
+        stderr: String,
+    },
+}
+
 /// Runs steps in order; the first failure is reported with the tool's stderr.
-pub fn run(steps: &[Step], dir: Option<&Path>) -> Result<(), String> {
+pub fn run(steps: &[Step], dir: Option<&Path>) -> Result<(), ToolError> {
     for s in steps {
         if let Some(probe) = &s.unless {
             if succeeds(probe, dir) {
@@ -75,24 +93,21 @@ pub fn run(steps: &[Step], dir: Option<&Path>) -> Result<(), String> {
         if let Some(input) = &s.stdin {
             cmd = cmd.stdin_bytes(input.as_bytes());
         }
-        let out = cmd.run().map_err(|e| {
-            format!(
-                "cannot run `{}`: {e} (is {} installed and on PATH?)",
-                s.display(),
-                s.program
-            )
+        let out = cmd.run().map_err(|source| ToolError::Spawn {
+            line: s.display(),
+            program: s.program.clone(),
+            source,
         })?;
         if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(format!(
-                "`{}` failed with exit code {}:\n{}",
-                s.display(),
-                out.status
+            return Err(ToolError::Failed {
+                line: s.display(),
+                code: out
+                    .status
                     .code()
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| "signal".into()),
-                stderr.trim_end()
-            ));
+                stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+            });
         }
     }
     Ok(())
