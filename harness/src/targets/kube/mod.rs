@@ -767,6 +767,17 @@ impl Target for KubeTarget {
                     None
                 }
             }
+        } else if groups.iter().any(|g| g == "security.openshift.io") {
+            // MicroShift has no ClusterVersion: its version is in this ConfigMap.
+            let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+                Api::namespaced(self.client.clone(), "kube-public");
+            match cms.get("microshift-version").await {
+                Ok(cm) => cm.data.and_then(|d| d.get("version").cloned()),
+                Err(e) => {
+                    missing.push(unreadable("ConfigMap kube-public/microshift-version", &e));
+                    None
+                }
+            }
         } else {
             None
         };
