@@ -272,6 +272,7 @@ pub(crate) mod tests {
         f.kubernetes = Version::parse("1.33.2");
         f.openshift = Some(OpenShiftFacts {
             version: Version::parse("4.20.1"),
+            sccs: Vec::new(),
         });
         f
     }

@@ -148,6 +148,16 @@ fn json_carries_openshift_facts(runs: &[Run]) -> Result<(), Failed> {
     if !version.is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())) {
         return Err(format!("no OpenShift version in the results: {}", j["environment"]).into());
     }
+    let sccs = j["environment"]["openshift"]["sccs"]
+        .as_array()
+        .ok_or("no SCC list in the results")?;
+    let v3 = sccs
+        .iter()
+        .find(|s| s["name"] == "restricted-v3")
+        .ok_or_else(|| format!("restricted-v3 missing from the SCC list: {sccs:?}"))?;
+    if v3["userNamespaceLevel"] != "RequirePodLevel" || sccs.len() < 10 {
+        return Err(format!("SCC list wrong: {sccs:?}").into());
+    }
     let mut admitted = 0;
     for r in j["results"].as_array().ok_or("no results")? {
         let id = r["id"].as_str().unwrap_or("?");
@@ -172,6 +182,20 @@ fn json_carries_openshift_facts(runs: &[Run]) -> Result<(), Failed> {
     }
     if admitted == 0 {
         return Err("no admitted pod in the run: the SCC fact was never exercised".into());
+    }
+    Ok(())
+}
+
+/// Pods are created only once the account may create them: the harness
+/// asked the server (SelfSubjectAccessReview) and got an answer every time.
+fn access_is_reviewed(runs: &[Run]) -> Result<(), Failed> {
+    for r in runs {
+        for res in r.json["results"].as_array().ok_or("no results")? {
+            let notes = res["observation"]["notes"].to_string();
+            if !notes.contains("pods created as test") || notes.contains("could not ask whether") {
+                return Err(format!("{}: notes {notes}", res["id"]).into());
+            }
+        }
     }
     Ok(())
 }
@@ -272,6 +296,7 @@ fn main() -> ExitCode {
                 ),
                 ("junit_validates", junit_validates),
                 ("json_carries_openshift_facts", json_carries_openshift_facts),
+                ("access_is_reviewed", access_is_reviewed),
             ] {
                 let runs = runs.clone();
                 trials.push(Trial::test(name, move || f(&runs)));
