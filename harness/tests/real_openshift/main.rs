@@ -29,6 +29,12 @@ const ADMISSION_ONLY: &[&str] = &[
     "scenarios/openshift-scc/restricted-v3-uid-range.yaml",
     "scenarios/openshift-scc/restricted-v2-over-v3-unpinned.yaml",
     "scenarios/openshift-scc/restricted-v3-refuses-fsgroup-200.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-setuid.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-container-root.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-host-users-true.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-privileged.yaml",
+    "scenarios/openshift-scc/restricted-v3-ignores-run-as-group.yaml",
+    "scenarios/openshift-scc/restricted-v3-psa-refuses-unmasked-proc.yaml",
 ];
 
 const RUNS: usize = 3;
