@@ -136,8 +136,24 @@ pub struct NodeFacts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenShiftFacts {
-    /// Cluster version (`ClusterVersion` status), when readable.
+    /// Cluster version (`ClusterVersion` status, or MicroShift's ConfigMap
+    /// `kube-public/microshift-version`), when readable.
     pub version: Option<Version>,
+    /// The SecurityContextConstraints, by name; empty when unreadable (then
+    /// named in `unreadable`).
+    #[serde(default)]
+    pub sccs: Vec<SccFact>,
+}
+
+/// One SCC: what decides which one admits a pod.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SccFact {
+    pub name: String,
+    /// `priority` (unset counts as 0 when SCCs are ordered).
+    pub priority: Option<i64>,
+    /// `userNamespaceLevel` (`AllowHostLevel` when unset, `RequirePodLevel`).
+    pub user_namespace_level: Option<String>,
 }
 
 /// Everything a target reported, probed once per run.

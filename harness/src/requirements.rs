@@ -13,6 +13,9 @@ pub fn default_gate(name: &str, k8s: &Version) -> Option<bool> {
         "UserNamespacesSupport" if minor >= 28 => Some(minor >= 33),
         "UserNamespacesStatelessPodsSupport" if (25..=27).contains(&minor) => Some(false),
         "UserNamespacesPodSecurityStandards" if (29..=34).contains(&minor) => Some(false),
+        // Removed in 1.35: the relaxation is built in (check_runAsUser.go:68, FACTS.md
+        // "Kubernetes 1.34+"), so a scenario that needs it on is met and one that needs it off is not.
+        "UserNamespacesPodSecurityStandards" if minor >= 35 => Some(true),
         "UserNamespacesHostNetworkSupport" if minor >= 35 => Some(false),
         _ => None,
     }
@@ -269,6 +272,7 @@ pub(crate) mod tests {
         f.kubernetes = Version::parse("1.33.2");
         f.openshift = Some(OpenShiftFacts {
             version: Version::parse("4.20.1"),
+            sccs: Vec::new(),
         });
         f
     }
@@ -394,6 +398,10 @@ pub(crate) mod tests {
         assert_eq!(
             default_gate("UserNamespacesPodSecurityStandards", &v("1.30.0")),
             Some(false)
+        );
+        assert_eq!(
+            default_gate("UserNamespacesPodSecurityStandards", &v("1.36.2")),
+            Some(true)
         );
         let mut o = crio_openshift("1.32.0");
         o.kubernetes = Version::parse("1.32.3");

@@ -84,7 +84,7 @@ pub fn pod_checks(name: &str, expect: &Expect, pod: &PodObservation, t: &Templat
     out.extend(
         admission
             .as_ref()
-            .map(|a| admission::check(subject("admission"), a, pod)),
+            .map(|a| admission::check(subject("admission"), a, pod, t)),
     );
     out.extend(scc.as_ref().map(|s| scc::check(subject("scc"), s, pod)));
     out.extend(

@@ -3,6 +3,7 @@
 //! exec to read the maps. Decisions are pure functions in [`settle`] and
 //! [`facts_of`]; this module is the thin I/O around them.
 
+mod access;
 pub mod exec;
 pub mod identity;
 pub mod node_evidence;
@@ -173,6 +174,7 @@ pub fn facts_of(
         .any(|g| g == "security.openshift.io" || g == "config.openshift.io")
         .then(|| OpenShiftFacts {
             version: openshift_version.and_then(Version::parse),
+            sccs: Vec::new(),
         });
     let sends_node = kubernetes
         .as_ref()
@@ -393,6 +395,35 @@ impl KubeTarget {
         Ok(Some(identity))
     }
 
+    /// The SCCs, sorted by name.
+    async fn sccs(&self) -> Result<Vec<crate::facts::SccFact>, kube::Error> {
+        let gvk = kube::api::GroupVersionKind::gvk(
+            "security.openshift.io",
+            "v1",
+            "SecurityContextConstraints",
+        );
+        // The kind is already plural; from_gvk would guess "…constraintses".
+        let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, "securitycontextconstraints");
+        let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &ar);
+        let mut out: Vec<_> = api
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .map(|o| crate::facts::SccFact {
+                name: o.metadata.name.unwrap_or_default(),
+                priority: o.data.get("priority").and_then(serde_json::Value::as_i64),
+                user_namespace_level: o
+                    .data
+                    .get("userNamespaceLevel")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
     async fn events(&self, ns: &str, pod: &str) -> Vec<crate::observation::Event> {
         let api: Api<KubeEvent> = Api::namespaced(self.client.clone(), ns);
         let lp = ListParams::default().fields(&format!("involvedObject.name={pod}"));
@@ -591,6 +622,21 @@ impl PodPlatform for KubeTarget {
             observation
                 .notes
                 .push(format!("pods created as {}", id.user));
+            // Bounded: the RoleBinding usually takes effect within a second.
+            match access::wait_can_create_pods(&client, ns, Duration::from_secs(15)).await {
+                access::Access::Allowed { .. } => {}
+                access::Access::Denied { reason } => {
+                    return Err(TargetError::scenario(format!(
+                        "{} still may not create pods in {ns} 15s after its RoleBinding \
+                         (SelfSubjectAccessReview: {reason})",
+                        id.user
+                    )))
+                }
+                access::Access::Unknown { why } => observation.notes.push(format!(
+                    "could not ask whether {} may create pods ({why}); created them anyway",
+                    id.user
+                )),
+            }
         }
         *lock(&scope.client) = Some(client);
         Ok(templates)
@@ -767,6 +813,17 @@ impl Target for KubeTarget {
                     None
                 }
             }
+        } else if groups.iter().any(|g| g == "security.openshift.io") {
+            // MicroShift has no ClusterVersion: its version is in this ConfigMap.
+            let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+                Api::namespaced(self.client.clone(), "kube-public");
+            match cms.get("microshift-version").await {
+                Ok(cm) => cm.data.and_then(|d| d.get("version").cloned()),
+                Err(e) => {
+                    missing.push(unreadable("ConfigMap kube-public/microshift-version", &e));
+                    None
+                }
+            }
         } else {
             None
         };
@@ -777,6 +834,12 @@ impl Target for KubeTarget {
             &groups,
             openshift_version.as_deref(),
         );
+        if let Some(o) = facts.openshift.as_mut() {
+            match self.sccs().await {
+                Ok(list) => o.sccs = list,
+                Err(e) => missing.push(unreadable("SecurityContextConstraints", &e)),
+            }
+        }
         facts.unreadable = missing;
         self.openshift.store(
             facts.openshift.is_some(),

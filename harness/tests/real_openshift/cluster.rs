@@ -1,0 +1,269 @@
+//! MicroShift through `../shared/openshift/{start,stop}.sh`, and what it may
+//! leave behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The host sysctls a kubelet rewrites (`start.sh` saves them, `stop.sh` restores them).
+const SYSCTLS: &[&str] = &[
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+];
+
+/// Paths MicroShift hard-codes; `start.sh` bind-mounts them inside its own
+/// mount namespace only.
+const HARD_CODED: &[&str] = &[
+    "/var/lib/microshift",
+    "/var/lib/microshift-backups",
+    "/etc/microshift",
+    "/var/lib/kubelet",
+    "/run/crio",
+    "/var/log/pods",
+    "/var/log/containers",
+    "/var/log/kube-apiserver",
+];
+
+pub struct MicroShift {
+    pub scripts: PathBuf,
+    pub tarball: PathBuf,
+}
+
+pub fn find() -> Option<MicroShift> {
+    let shared = std::env::var_os("USERNS_E2E_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| super::repo().join("../shared"));
+    let scripts = shared.join("openshift");
+    let tarball = std::fs::read_dir(&scripts)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("microshift-") && n.ends_with(".tar.xz"))
+        })?;
+    scripts
+        .join("start.sh")
+        .exists()
+        .then_some(MicroShift { scripts, tarball })
+}
+
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("USERNS_E2E_TEST_OPENSHIFT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/userns-e2e-test-openshift"))
+}
+
+pub fn sysctls() -> Vec<(String, String)> {
+    SYSCTLS
+        .iter()
+        .map(|k| {
+            let v = std::fs::read_to_string(format!("/proc/sys/{k}")).unwrap_or_default();
+            (k.to_string(), v.trim().to_string())
+        })
+        .collect()
+}
+
+pub struct Cluster {
+    scripts: PathBuf,
+    state: PathBuf,
+}
+
+/// A process recorded at start, identified by pid and command line (a pid
+/// reused by another program is not a leftover).
+struct Recorded {
+    pid: u32,
+    cmdline: Vec<u8>,
+}
+
+fn cmdline(pid: u32) -> Option<Vec<u8>> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .ok()
+        .filter(|c| !c.is_empty())
+}
+
+impl Cluster {
+    pub fn start(ms: &MicroShift, state: &Path) -> Result<Cluster, String> {
+        let c = Cluster {
+            scripts: ms.scripts.clone(),
+            state: state.to_path_buf(),
+        };
+        // A previous run that died before its stop: stop it first (by its own pid files).
+        if state.exists() {
+            c.stop_script();
+        }
+        let o = Command::new(ms.scripts.join("start.sh"))
+            .arg(&ms.tarball)
+            .arg(state)
+            .env_remove("CRIO_BIN")
+            .output()
+            .map_err(|e| format!("start.sh: {e}"))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if !o.status.success() {
+            c.stop_script();
+            return Err(format!("start.sh failed ({}): {text}", o.status));
+        }
+        eprintln!("real_openshift: {}", text.trim());
+        Ok(c)
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.state.join("kubeconfig")
+    }
+
+    fn recorded(&self) -> Vec<Recorded> {
+        let mut pids: Vec<u32> = ["microshift.pid", "ns.pid", "crio.pid"]
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(self.state.join(f)).ok())
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        // microshift-etcd is microshift's child and outlives it unless stopped.
+        let children: Vec<u32> = pids
+            .iter()
+            .flat_map(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/task/{p}/children"))
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .filter_map(|c| c.parse().ok())
+                    .collect::<Vec<u32>>()
+            })
+            .collect();
+        pids.extend(children);
+        pids.into_iter()
+            .filter_map(|pid| cmdline(pid).map(|cmdline| Recorded { pid, cmdline }))
+            .collect()
+    }
+
+    fn stop_script(&self) {
+        let _ = Command::new(self.scripts.join("stop.sh"))
+            .arg(&self.state)
+            .arg("--wipe")
+            .status();
+    }
+
+    /// Stops MicroShift and wipes its state; returns what is left.
+    pub fn stop(self) -> Vec<String> {
+        let procs = self.recorded();
+        let created: Vec<String> = std::fs::read_to_string(self.state.join("created-mountpoints"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        self.stop_script();
+        let mut left = Vec::new();
+        for p in procs {
+            if cmdline(p.pid).as_deref() == Some(&p.cmdline[..]) {
+                left.push(format!(
+                    "process {} ({})",
+                    p.pid,
+                    String::from_utf8_lossy(&p.cmdline).replace('\0', " ")
+                ));
+            }
+        }
+        let state = self.state.display().to_string();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        for m in mounts.lines().filter_map(|l| l.split(' ').nth(4)) {
+            if m.starts_with(&state) || HARD_CODED.contains(&m) {
+                left.push(format!("mount {m}"));
+            }
+        }
+        for d in created {
+            if Path::new(&d).exists() {
+                left.push(format!("mount point folder {d} (created by start.sh)"));
+            }
+        }
+        if Path::new("/sys/class/net/mshbr0").exists() {
+            left.push("bridge mshbr0".into());
+        }
+        if self.state.exists() {
+            left.push(format!("state folder {state}"));
+        }
+        left
+    }
+
+    /// A token of a fresh ServiceAccount (TokenRequest), for the credential test.
+    pub fn service_account_token(&self) -> Result<String, String> {
+        use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+        use k8s_openapi::api::core::v1::ServiceAccount;
+        use kube::api::{Api, PostParams};
+        let kc = self.kubeconfig();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async move {
+            let config = kube::Config::from_custom_kubeconfig(
+                kube::config::Kubeconfig::read_from(&kc).map_err(|e| e.to_string())?,
+                &Default::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
+            let sas: Api<ServiceAccount> = Api::namespaced(client, "default");
+            let name = "userns-e2e-report-check";
+            let sa: ServiceAccount =
+                serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))
+                    .map_err(|e| e.to_string())?;
+            match sas.create(&PostParams::default(), &sa).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(format!("creating ServiceAccount {name}: {e}")),
+            }
+            let req = TokenRequest {
+                spec: Some(TokenRequestSpec {
+                    expiration_seconds: Some(600),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let tr = sas
+                .create_token_request(name, &PostParams::default(), &req)
+                .await
+                .map_err(|e| format!("TokenRequest for {name}: {e}"))?;
+            tr.status
+                .and_then(|s| s.token)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| "TokenRequest returned no token".to_string())
+        })
+    }
+}
+
+/// The admin kubeconfig with a `token:` added next to its client key (the
+/// server authenticates the client certificate first; the token is sent too).
+pub fn kubeconfig_with_token(admin: &Path, token: &str, dest: &Path) -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string(admin).map_err(|e| format!("{}: {e}", admin.display()))?;
+    let mut out = String::new();
+    let mut added = false;
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if let Some(indent) = line.strip_suffix(line.trim_start()) {
+            if line.trim_start().starts_with("client-key-data:") && !added {
+                out.push_str(&format!("{indent}token: {token}\n"));
+                added = true;
+            }
+        }
+    }
+    if !added {
+        return Err(format!("no client-key-data in {}", admin.display()));
+    }
+    std::fs::write(dest, out).map_err(|e| format!("{}: {e}", dest.display()))?;
+    Ok(dest.to_path_buf())
+}
+
+pub fn client_key_data(kubeconfig: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(kubeconfig)
+        .map_err(|e| format!("{}: {e}", kubeconfig.display()))?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("client-key-data:"))
+        .map(|k| k.trim().to_string())
+        .filter(|k| k.len() > 96)
+        .ok_or_else(|| format!("no client-key-data in {}", kubeconfig.display()))
+}

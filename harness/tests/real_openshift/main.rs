@@ -1,0 +1,340 @@
+//! Tests against a real OpenShift control plane: MicroShift (OpenShift's
+//! Kubernetes with SCC admission, the default SCCs, namespace uid ranges)
+//! from `$USERNS_E2E_SHARED/openshift` (else `<repo>/../shared/openshift`),
+//! started by this binary and stopped at its end. Absent MicroShift is a skip
+//! with a message, except with `CI=true`, where it is a failure.
+//!
+//! The control plane has no kubelet, so only the scenarios that are decided
+//! at admission run here ([`ADMISSION_ONLY`]); the suite runs three times
+//! (a RoleBinding that is not yet effective would fail one of them). After the
+//! stop, nothing of MicroShift may be left: process, mount, bridge, and the
+//! host sysctls a kubelet would rewrite are as before.
+
+mod cluster;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use libtest_mimic::{Failed, Trial};
+use serde_json::Value;
+
+/// Scenarios decided by admission (no pod has to run), relative to the repo.
+const ADMISSION_ONLY: &[&str] = &[
+    "scenarios/host-users/host-pid-refused.yaml",
+    "scenarios/host-users/host-ipc-refused.yaml",
+    "scenarios/host-users/host-network-refused.yaml",
+    "scenarios/story/07-restricted-refuses-root.yaml",
+    "scenarios/openshift-scc/required-scc-pins.yaml",
+    "scenarios/openshift-scc/restricted-v3-requires-pod-level.yaml",
+    "scenarios/openshift-scc/restricted-v3-uid-range.yaml",
+    "scenarios/openshift-scc/restricted-v2-over-v3-unpinned.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-fsgroup-200.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-setuid.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-container-root.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-host-users-true.yaml",
+    "scenarios/openshift-scc/restricted-v3-refuses-privileged.yaml",
+    "scenarios/openshift-scc/restricted-v3-ignores-run-as-group.yaml",
+    "scenarios/openshift-scc/restricted-v3-psa-refuses-unmasked-proc.yaml",
+];
+
+const RUNS: usize = 3;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate lives in <repo>/harness")
+        .to_path_buf()
+}
+
+/// One run of the CLI: its summary line and the reports it wrote.
+struct Run {
+    summary: String,
+    output: String,
+    json: Value,
+    json_text: String,
+    junit: PathBuf,
+}
+
+fn run_suite(kubeconfig: &Path, out: &Path, i: usize) -> Result<Run, String> {
+    let json = out.join(format!("run{i}.json"));
+    let junit = out.join(format!("run{i}.xml"));
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args([
+            "run",
+            "--target",
+            "kube",
+            "--as",
+            "test",
+            "--timeout",
+            "20s",
+        ])
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .args(ADMISSION_ONLY.iter().map(|s| repo().join(s)))
+        .output()
+        .map_err(|e| format!("running userns-e2e: {e}"))?;
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary = output
+        .lines()
+        .rev()
+        .find(|l| l.contains(" passed, "))
+        .unwrap_or("(no summary line)")
+        .to_string();
+    let json_text = std::fs::read_to_string(&json)
+        .map_err(|e| format!("run {i} wrote no JSON ({e}):\n{output}"))?;
+    let json = serde_json::from_str(&json_text).map_err(|e| format!("run {i} JSON: {e}"))?;
+    Ok(Run {
+        summary,
+        output,
+        json,
+        json_text,
+        junit,
+    })
+}
+
+fn summary_count(run: &Run, what: &str) -> u64 {
+    run.json["summary"][what].as_u64().unwrap_or(u64::MAX)
+}
+
+fn each_run_passes(runs: &[Run]) -> Result<(), Failed> {
+    for (i, r) in runs.iter().enumerate() {
+        let (failed, errored, skipped, passed) = (
+            summary_count(r, "failed"),
+            summary_count(r, "errored"),
+            summary_count(r, "skipped"),
+            summary_count(r, "passed"),
+        );
+        if failed != 0 || errored != 0 || skipped != 0 || passed != ADMISSION_ONLY.len() as u64 {
+            return Err(format!(
+                "run {i}: {passed} passed, {failed} failed, {errored} errored, {skipped} skipped \
+                 (want all {} passed; a skip here is contradicted by the live server):\n{}",
+                ADMISSION_ONLY.len(),
+                r.output
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn junit_validates(runs: &[Run]) -> Result<(), Failed> {
+    let xsd = repo().join("reports/junit-10.xsd");
+    for r in runs {
+        let out = Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(&r.junit)
+            .output()
+            .map_err(|e| format!("xmllint (Debian libxml2-utils): {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{} does not validate: {}",
+                r.junit.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The OpenShift version, the admitting SCC of every admitted pod and the
+/// namespace uid range of every scenario that ran.
+fn json_carries_openshift_facts(runs: &[Run]) -> Result<(), Failed> {
+    let j = &runs[0].json;
+    let version = j["environment"]["openshift"]["version"].as_str();
+    if !version.is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())) {
+        return Err(format!("no OpenShift version in the results: {}", j["environment"]).into());
+    }
+    let sccs = j["environment"]["openshift"]["sccs"]
+        .as_array()
+        .ok_or("no SCC list in the results")?;
+    let v3 = sccs
+        .iter()
+        .find(|s| s["name"] == "restricted-v3")
+        .ok_or_else(|| format!("restricted-v3 missing from the SCC list: {sccs:?}"))?;
+    if v3["userNamespaceLevel"] != "RequirePodLevel" || sccs.len() < 10 {
+        return Err(format!("SCC list wrong: {sccs:?}").into());
+    }
+    let mut admitted = 0;
+    for r in j["results"].as_array().ok_or("no results")? {
+        let id = r["id"].as_str().unwrap_or("?");
+        let t = &r["observation"]["templates"];
+        let start = t["ns.uidRangeStart"]
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok());
+        let size = t["ns.uidRangeSize"]
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok());
+        if !matches!((start, size), (Some(s), Some(n)) if s >= 1_000_000_000 && n > 0) {
+            return Err(format!("{id}: no namespace uid range in {t}").into());
+        }
+        for pod in r["observation"]["pods"].as_array().into_iter().flatten() {
+            if pod["admission"]["result"] == "admitted" {
+                admitted += 1;
+                if pod["scc"].as_str().is_none_or(str::is_empty) {
+                    return Err(format!("{id}: admitted pod without its SCC: {pod}").into());
+                }
+            }
+        }
+    }
+    if admitted == 0 {
+        return Err("no admitted pod in the run: the SCC fact was never exercised".into());
+    }
+    Ok(())
+}
+
+/// Pods are created only once the account may create them: the harness
+/// asked the server (SelfSubjectAccessReview) and got an answer every time.
+fn access_is_reviewed(runs: &[Run]) -> Result<(), Failed> {
+    for r in runs {
+        for res in r.json["results"].as_array().ok_or("no results")? {
+            let notes = res["observation"]["notes"].to_string();
+            if !notes.contains("pods created as test") || notes.contains("could not ask whether") {
+                return Err(format!("{}: notes {notes}", res["id"]).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reports of a run made with a kubeconfig that holds a bearer token and a
+/// client key contain neither.
+fn reports_hold_no_credential(kubeconfig: &Path, out: &Path, token: &str) -> Result<(), Failed> {
+    let kc = cluster::kubeconfig_with_token(kubeconfig, token, &out.join("token-kubeconfig"))?;
+    let r = run_suite(&kc, out, 99)?;
+    let key = cluster::client_key_data(kubeconfig)?;
+    let junit = std::fs::read_to_string(&r.junit)?;
+    let secrets = [
+        ("bearer token", token.to_string()),
+        ("client key (base64)", key.clone()),
+        // any 32-character piece of the key, in case it is re-wrapped
+        (
+            "client key (piece)",
+            key.chars().skip(64).take(32).collect(),
+        ),
+    ];
+    for (name, secret) in &secrets {
+        for (what, text) in [
+            ("JSON", &r.json_text),
+            ("JUnit", &junit),
+            ("output", &r.output),
+        ] {
+            if text.contains(secret.as_str()) {
+                return Err(format!("the {what} report contains the {name}").into());
+            }
+        }
+    }
+    if summary_count(&r, "passed") == 0 {
+        return Err(format!(
+            "the run with the token kubeconfig passed nothing:\n{}",
+            r.output
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let mut args = libtest_mimic::Arguments::from_args();
+    // One cluster, runs one after another (2 CPUs; timing matters more than parallelism).
+    args.test_threads = Some(1);
+    let Some(ms) = cluster::find() else {
+        let why = "real_openshift: no MicroShift tarball under $USERNS_E2E_SHARED/openshift or \
+                   <repo>/../shared/openshift";
+        eprintln!("{why}");
+        return if std::env::var("CI").as_deref() == Ok("true") {
+            ExitCode::FAILURE
+        } else {
+            eprintln!("real_openshift: skipped");
+            ExitCode::SUCCESS
+        };
+    };
+    if !userns_e2e::targets::local::is_root() {
+        eprintln!("real_openshift: MicroShift needs root");
+        return ExitCode::FAILURE;
+    }
+    let before = cluster::sysctls();
+    let state = cluster::state_dir();
+    let started = std::time::Instant::now();
+    let cluster = match cluster::Cluster::start(&ms, &state) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("real_openshift: MicroShift could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "real_openshift: MicroShift control plane ready after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let out = state.with_extension("reports");
+    let _ = std::fs::remove_dir_all(&out);
+    let prepared = std::fs::create_dir_all(&out)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            (0..RUNS)
+                .map(|i| {
+                    let r = run_suite(&cluster.kubeconfig(), &out, i)?;
+                    eprintln!("real_openshift: run {}: {}", i + 1, r.summary);
+                    Ok(r)
+                })
+                .collect::<Result<Vec<_>, String>>()
+        });
+    let token = cluster.service_account_token();
+    let conclusion = match prepared {
+        Ok(runs) => {
+            let runs = std::sync::Arc::new(runs);
+            let kc = cluster.kubeconfig();
+            let mut trials = Vec::new();
+            for (name, f) in [
+                (
+                    "suite_passes_three_times",
+                    each_run_passes as fn(&[Run]) -> _,
+                ),
+                ("junit_validates", junit_validates),
+                ("json_carries_openshift_facts", json_carries_openshift_facts),
+                ("access_is_reviewed", access_is_reviewed),
+            ] {
+                let runs = runs.clone();
+                trials.push(Trial::test(name, move || f(&runs)));
+            }
+            let out2 = out.clone();
+            trials.push(Trial::test("reports_hold_no_credential", move || {
+                let token = token.map_err(|e| format!("no ServiceAccount token: {e}"))?;
+                reports_hold_no_credential(&kc, &out2, &token)
+            }));
+            libtest_mimic::run(&args, trials).exit_code()
+        }
+        Err(e) => {
+            eprintln!("real_openshift: {e}");
+            ExitCode::FAILURE
+        }
+    };
+    let left = cluster.stop();
+    let after = cluster::sysctls();
+    let _ = std::fs::remove_dir_all(&out);
+    let mut clean = true;
+    for l in &left {
+        eprintln!("real_openshift: left after stop: {l}");
+        clean = false;
+    }
+    if before != after {
+        eprintln!("real_openshift: host sysctls changed: before {before:?}, after {after:?}");
+        clean = false;
+    }
+    if clean {
+        eprintln!("real_openshift: MicroShift stopped; no process, mount or bridge left; sysctls as before");
+        conclusion
+    } else {
+        ExitCode::FAILURE
+    }
+}
