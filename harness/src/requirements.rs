@@ -138,6 +138,33 @@ pub fn unmet(req: &Requirements, facts: &Facts) -> Vec<String> {
             },
         }
     }
+    if !req.sccs.is_empty() {
+        match &facts.openshift {
+            None => out.push(format!(
+                "needs SCCs {}; the cluster is not OpenShift",
+                req.sccs.join(", ")
+            )),
+            Some(o) if o.sccs.is_empty() => out.push(format!(
+                "needs SCCs {}; the SCC list was not readable",
+                req.sccs.join(", ")
+            )),
+            Some(o) => {
+                let missing: Vec<&str> = req
+                    .sccs
+                    .iter()
+                    .filter(|n| !o.sccs.iter().any(|s| &s.name == *n))
+                    .map(String::as_str)
+                    .collect();
+                if !missing.is_empty() {
+                    out.push(format!(
+                        "needs SCC {}, the cluster has {} SCCs without it",
+                        missing.join(", "),
+                        o.sccs.len()
+                    ));
+                }
+            }
+        }
+    }
     for (user, want) in &req.subids {
         match facts.nodes.first().and_then(|n| n.subuids.as_ref()) {
             None => out.push(format!("needs to know the node's subordinate ids for {user:?}; /etc/subuid is not readable on this target")),
@@ -189,6 +216,22 @@ pub fn check(req: &Requirements, facts: &Facts) -> Result<(), String> {
         Ok(())
     } else {
         Err(unmet.join("; "))
+    }
+}
+
+/// A scenario whose pods must run cannot be judged on a cluster that has no
+/// node (a control plane alone): it is skipped, saying so. Nodes that could
+/// not be listed are not "no nodes".
+pub fn check_nodes(needs_running_pods: bool, facts: &Facts) -> Result<(), String> {
+    let listed = !facts.unreadable.iter().any(|u| u.starts_with("nodes"));
+    if needs_running_pods
+        && facts.target == crate::facts::TargetKind::Kube
+        && listed
+        && facts.nodes.is_empty()
+    {
+        Err("its pods must run, and the cluster reports no nodes (a control plane alone)".into())
+    } else {
+        Ok(())
     }
 }
 

@@ -187,7 +187,10 @@ impl Suite {
         let spec = &scenario.spec;
         // Where the harness plays the kubelet, it plays the one the scenario asks for.
         let facts = self.facts.for_scenario(&spec.requires);
-        let (verdict, observation) = match requirements::check(&spec.requires, &facts) {
+        let met = requirements::check(&spec.requires, &facts).and_then(|()| {
+            requirements::check_nodes(judge::needs_running_pods(spec, &facts), &facts)
+        });
+        let (verdict, observation) = match met {
             Err(reason) => (Verdict::Skip { reason }, None),
             Ok(()) if self.interrupted.load(std::sync::atomic::Ordering::SeqCst) => (
                 Verdict::Error {

@@ -51,6 +51,7 @@ fn folders_import_only_what_the_code_map_allows() {
         ("report", &["cli", "targets"]),
         ("compare", &["cli", "targets"]),
         ("runner", &["cli"]),
+        ("progress", &["cli", "targets"]),
         ("requirements", &["cli", "targets"]),
         ("cluster", &["cli", "targets"]),
     ];

@@ -54,6 +54,37 @@ fn over<T>(slot: &mut Option<T>, value: Option<T>) {
     }
 }
 
+/// Whether judging `scenario` needs a pod that really runs: an admitted pod
+/// whose expectation is about its outcome or about what is read inside it or
+/// on its node. (A pod expected to stay pending, or refused, does not.)
+pub fn needs_running_pods(scenario: &ScenarioFile, facts: &Facts) -> bool {
+    scenario.pods.iter().any(|case| {
+        let Expect {
+            admission,
+            scc: _,
+            outcome,
+            uid_map,
+            gid_map,
+            id,
+            host_uid,
+            sysctls,
+            exec,
+        } = resolve_expect(case, facts);
+        let refused = matches!(
+            admission,
+            Some(crate::scenario::AdmissionExpect::Refused { .. })
+        );
+        let pending = matches!(outcome, Some(crate::scenario::OutcomeExpect::Pending));
+        let reads = uid_map.is_some()
+            || gid_map.is_some()
+            || id.is_some()
+            || host_uid.is_some()
+            || sysctls.is_some()
+            || exec.is_some();
+        !refused && ((outcome.is_some() && !pending) || reads)
+    })
+}
+
 /// What a target must read from a pod for its expectation.
 pub fn probe_plan(case: &PodCase, facts: &Facts) -> ProbePlan {
     let (sysctls, commands) = kinds::probe_needs(&resolve_expect(case, facts));

@@ -394,3 +394,31 @@ fn diff_reads_at_a_glance() {
     };
     insta::assert_snapshot!(format!("{reason}\n\n{diff}"));
 }
+
+#[test]
+fn which_scenarios_need_a_running_pod() {
+    let f = crio_openshift("1.36.3");
+    for (expect, needs) in [
+        ("uidMap: not-host", true),
+        ("outcome: running", true),
+        ("outcome: pending", false),
+        (
+            "admission: {refused: {message: x}}\nuidMap: not-host",
+            false,
+        ),
+        ("admission: admitted\nscc: restricted-v3", false),
+    ] {
+        assert_eq!(needs_running_pods(&scenario(expect), &f), needs, "{expect}");
+    }
+    // On a cluster without nodes such a scenario is skipped, saying why;
+    // nodes that could not be listed are not "no nodes".
+    let mut cp = f.clone();
+    cp.nodes.clear();
+    assert!(crate::requirements::check_nodes(true, &cp)
+        .unwrap_err()
+        .contains("no nodes"));
+    assert!(crate::requirements::check_nodes(false, &cp).is_ok());
+    assert!(crate::requirements::check_nodes(true, &f).is_ok());
+    cp.unreadable.push("nodes: forbidden (403)".into());
+    assert!(crate::requirements::check_nodes(true, &cp).is_ok());
+}

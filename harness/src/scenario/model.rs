@@ -149,6 +149,10 @@ pub struct Requirements {
     /// Range over the node's kernel version.
     pub kernel: Option<VersionReq>,
     pub sends_node_userns_mode: Option<bool>,
+    /// OpenShift SecurityContextConstraints that must exist on the cluster
+    /// (MicroShift ships fewer than OpenShift: no `nested-container`).
+    #[serde(default)]
+    pub sccs: Vec<String>,
 }
 
 /// The identity that creates the pods (kube target).
