@@ -40,6 +40,9 @@ pub struct ScenarioFile {
     /// Who creates the pods (kube target); default: the harness's own identity.
     #[serde(default, rename = "as")]
     pub account: Option<Account>,
+    /// The scenario's namespace (kube target).
+    #[serde(default)]
+    pub namespace: NamespaceSpec,
     /// How long to wait for each pod to settle; default 120s (kube) or 30s (cri, local).
     #[serde(default, with = "humantime_serde")]
     #[schemars(with = "Option<String>")]
@@ -55,6 +58,34 @@ pub struct ScenarioFile {
     /// Expectations across all pods of the scenario.
     #[serde(default)]
     pub across: Across,
+}
+
+/// How the scenario's namespace is made (kube target).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NamespaceSpec {
+    /// The Pod Security level enforced in the namespace (`privileged`,
+    /// `baseline`, `restricted`), set as its `pod-security.kubernetes.io/*`
+    /// labels; on OpenShift the label syncer is told to leave them.
+    pub pod_security: Option<PodSecurityLevel>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurityLevel {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl PodSecurityLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodSecurityLevel::Privileged => "privileged",
+            PodSecurityLevel::Baseline => "baseline",
+            PodSecurityLevel::Restricted => "restricted",
+        }
+    }
 }
 
 /// A pod and what must happen to it.
@@ -164,17 +195,23 @@ pub struct Requirements {
 )]
 pub enum Account {
     /// Impersonate this user (OpenShift user, e.g. `test`), given `role` in the
-    /// scenario's namespace.
+    /// scenario's namespace, and the ClusterRoles in `also` (e.g.
+    /// `system:openshift:scc:anyuid`, the `use` of an SCC).
     User {
         name: String,
         #[serde(default = "default_role")]
         role: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<String>,
     },
-    /// Impersonate a ServiceAccount the harness creates in the namespace, given `role`.
+    /// Impersonate a ServiceAccount the harness creates in the namespace, given
+    /// `role` and the ClusterRoles in `also`.
     ServiceAccount {
         name: String,
         #[serde(default = "default_role")]
         role: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<String>,
     },
 }
 

@@ -51,6 +51,26 @@ pub fn find() -> Option<MicroShift> {
         .then_some(MicroShift { scripts, tarball })
 }
 
+/// The newest CRI-O build under the shared folder (`crio/v*/crio-v*-linux-amd64.tar.xz`).
+pub fn newest_crio() -> Option<PathBuf> {
+    let shared = std::env::var_os("USERNS_E2E_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| super::repo().join("../shared"));
+    let mut found: Vec<(userns_e2e::version::Version, PathBuf)> =
+        std::fs::read_dir(shared.join("crio"))
+            .ok()?
+            .flatten()
+            .filter_map(|e| {
+                let tag = e.file_name().to_string_lossy().to_string();
+                let v = userns_e2e::version::Version::parse(tag.trim_start_matches('v'))?;
+                let t = e.path().join(format!("crio-{tag}-linux-amd64.tar.xz"));
+                t.is_file().then_some((v, t))
+            })
+            .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.pop().map(|(_, t)| t)
+}
+
 pub fn state_dir() -> PathBuf {
     std::env::var_os("USERNS_E2E_TEST_OPENSHIFT_DIR")
         .map(PathBuf::from)
@@ -87,6 +107,16 @@ fn cmdline(pid: u32) -> Option<Vec<u8>> {
 
 impl Cluster {
     pub fn start(ms: &MicroShift, state: &Path) -> Result<Cluster, String> {
+        Self::start_with(ms, state, &[])
+    }
+
+    /// Starts MicroShift; `env` (CRIO_BIN, CRIO_RUNTIME, IMAGES, RUNTIME) adds
+    /// its kubelet on a private CRI-O.
+    pub fn start_with(
+        ms: &MicroShift,
+        state: &Path,
+        env: &[(&str, PathBuf)],
+    ) -> Result<Cluster, String> {
         let c = Cluster {
             scripts: ms.scripts.clone(),
             state: state.to_path_buf(),
@@ -99,6 +129,7 @@ impl Cluster {
             .arg(&ms.tarball)
             .arg(state)
             .env_remove("CRIO_BIN")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
             .output()
             .map_err(|e| format!("start.sh: {e}"))?;
         let text = format!(
@@ -186,6 +217,51 @@ impl Cluster {
             left.push(format!("state folder {state}"));
         }
         left
+    }
+
+    /// Waits until a node reports Ready (the kubelet registered and its CNI is up).
+    pub fn wait_node_ready(&self, limit: std::time::Duration) -> Result<(), String> {
+        use k8s_openapi::api::core::v1::Node;
+        use kube::api::{Api, ListParams};
+        let kc = self.kubeconfig();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let config = kube::Config::from_custom_kubeconfig(
+                kube::config::Kubeconfig::read_from(&kc).map_err(|e| e.to_string())?,
+                &Default::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
+            let nodes: Api<Node> = Api::all(client);
+            let deadline = std::time::Instant::now() + limit;
+            loop {
+                let ready = nodes
+                    .list(&ListParams::default())
+                    .await
+                    .ok()
+                    .is_some_and(|l| {
+                        l.items.iter().any(|n| {
+                            n.status
+                                .as_ref()
+                                .and_then(|s| s.conditions.as_ref())
+                                .is_some_and(|cs| {
+                                    cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                                })
+                        })
+                    });
+                if ready {
+                    return Ok(());
+                }
+                if std::time::Instant::now() > deadline {
+                    return Err(format!("no node Ready within {}s", limit.as_secs()));
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        })
     }
 
     /// A token of a fresh ServiceAccount (TokenRequest), for the credential test.

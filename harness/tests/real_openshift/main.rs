@@ -60,9 +60,30 @@ struct Run {
 }
 
 fn run_suite(kubeconfig: &Path, out: &Path, i: usize) -> Result<Run, String> {
+    run_suite_with(kubeconfig, out, i, &[], None)
+}
+
+/// `extra` arguments and, with a kubelet, the state folder for the
+/// node-evidence shims (`oc debug node/…` → the node's CRI-O).
+fn run_suite_with(
+    kubeconfig: &Path,
+    out: &Path,
+    i: usize,
+    extra: &[&str],
+    node_state: Option<&Path>,
+) -> Result<Run, String> {
     let json = out.join(format!("run{i}.json"));
     let junit = out.join(format!("run{i}.xml"));
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_userns-e2e"));
+    if let Some(state) = node_state {
+        let shims = cluster::find()
+            .map(|m| m.scripts.join("node-evidence"))
+            .unwrap_or_default();
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", shims.display()))
+            .env("MICROSHIFT_STATE", state);
+    }
+    let o = cmd
         .args([
             "run",
             "--target",
@@ -72,6 +93,7 @@ fn run_suite(kubeconfig: &Path, out: &Path, i: usize) -> Result<Run, String> {
             "--timeout",
             "20s",
         ])
+        .args(extra)
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .arg("--json")
@@ -290,6 +312,130 @@ fn reports_hold_no_credential(kubeconfig: &Path, out: &Path, token: &str) -> Res
     Ok(())
 }
 
+/// Why a scenario may skip with the kubelet on the CRI-O node: the facts of
+/// this node (CRI-O with the gate on, OpenShift, MicroShift's SCCs; the
+/// node's /etc/subuid cannot be read through the API).
+const SKIPS_WITH_THE_KUBELET: &[&str] = &[
+    "needs runtime containerd, target reports cri-o",
+    "needs sendsNodeUsernsMode=false, target has true",
+    "needs a cluster that is not OpenShift",
+    "this run uses kube",
+    "needs SCC nested-container, the cluster has",
+];
+
+fn run_cli(args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args(args)
+        .output()
+        .map_err(|e| format!("userns-e2e: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if o.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("userns-e2e {args:?} failed: {text}"))
+    }
+}
+
+/// MicroShift with its kubelet on a CRI-O from the shared builds, with the
+/// runtime and images the harness's CRI-O node provisions: the whole suite
+/// once, 0 failed, every skip for a reason of this node. Leaves nothing.
+fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
+    let tarball = cluster::newest_crio().ok_or("no CRI-O build under the shared folder")?;
+    let dir = cluster::state_dir().with_extension("crio");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let untar = Command::new("tar")
+        .arg("-xJf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&dir)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !untar.success() {
+        return Err(format!("cannot unpack {}", tarball.display()));
+    }
+    let node = dir.join("node");
+    let node_args = |verb: &'static str, purge: bool| {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "node".into(),
+            verb.into(),
+            "--runtime".into(),
+            "cri-o".into(),
+            "--crio".into(),
+            dir.clone().into(),
+            "--node-dir".into(),
+            node.clone().into(),
+        ];
+        if purge {
+            a.push("--purge".into());
+        }
+        a
+    };
+    let call =
+        |a: Vec<std::ffi::OsString>| run_cli(&a.iter().map(|x| x.as_os_str()).collect::<Vec<_>>());
+    // Provision conmon/runc and the test images once, then hand them to MicroShift's CRI-O.
+    call(node_args("start", false))?;
+    call(node_args("stop", false))?;
+    let state = cluster::state_dir().with_extension("kubelet");
+    let env = [
+        ("CRIO_BIN", dir.join("bin")),
+        ("CRIO_RUNTIME", node.join("runtime")),
+        ("IMAGES", node.join("img")),
+        // crun refuses containers on hybrid-cgroup hosts; runc works everywhere.
+        ("RUNTIME", PathBuf::from("runc")),
+    ];
+    let started = std::time::Instant::now();
+    let c = cluster::Cluster::start_with(ms, &state, &env)?;
+    let result = c
+        .wait_node_ready(std::time::Duration::from_secs(180))
+        .and_then(|()| {
+            eprintln!(
+                "real_openshift: MicroShift with its kubelet ready after {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+            let out = state.with_extension("kubelet-reports");
+            let _ = std::fs::remove_dir_all(&out);
+            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+            let r = run_suite_with(&c.kubeconfig(), &out, 0, &["--node-evidence"], Some(&state));
+            let _ = std::fs::remove_dir_all(&out);
+            r
+        });
+    let left = c.stop();
+    let purged = call(node_args("stop", true));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = result?;
+    if !left.is_empty() {
+        return Err(format!("left after stop: {left:?}"));
+    }
+    purged?;
+    let (failed, errored) = (
+        summary_count(&run, "failed"),
+        summary_count(&run, "errored"),
+    );
+    let results = run.json["results"].as_array().cloned().unwrap_or_default();
+    let contradicted: Vec<String> = results
+        .iter()
+        .filter(|x| x["verdict"]["status"] == "skip")
+        .filter_map(|x| {
+            let reason = x["verdict"]["reason"].as_str().unwrap_or("");
+            (!SKIPS_WITH_THE_KUBELET.iter().any(|ok| reason.contains(ok)))
+                .then(|| format!("{}: {reason}", x["id"]))
+        })
+        .collect();
+    if failed != 0 || errored != 0 || !contradicted.is_empty() || summary_count(&run, "passed") < 30
+    {
+        return Err(format!(
+            "with the kubelet: {}; skips this node contradicts: {contradicted:?}\n{}",
+            run.summary, run.output
+        ));
+    }
+    Ok(run.summary)
+}
+
 fn main() -> ExitCode {
     let mut args = libtest_mimic::Arguments::from_args();
     // One cluster, runs one after another (2 CPUs; timing matters more than parallelism).
@@ -366,7 +512,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    let left = cluster.stop();
+    let mut left = cluster.stop();
+    // Then the running scenarios, with the kubelet on CRI-O.
+    match kubelet_phase(&ms) {
+        Ok(summary) => eprintln!("real_openshift: with the kubelet on CRI-O: {summary}"),
+        Err(e) => left.push(format!("the kubelet phase failed: {e}")),
+    }
     let after = cluster::sysctls();
     let _ = std::fs::remove_dir_all(&out);
     let mut clean = true;

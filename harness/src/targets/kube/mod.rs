@@ -267,10 +267,24 @@ impl KubeTarget {
         plan: &ExecPlan,
     ) -> Result<Namespace, TargetError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
+        let mut ns_labels = labels::for_scenario(&plan.run_id, &scenario.id);
+        if let Some(level) = scenario.spec.namespace.pod_security {
+            for mode in ["enforce", "audit", "warn"] {
+                ns_labels.insert(
+                    format!("pod-security.kubernetes.io/{mode}"),
+                    level.as_str().into(),
+                );
+            }
+            // OpenShift's label syncer would set the level from the SCCs otherwise.
+            ns_labels.insert(
+                "security.openshift.io/scc.podSecurityLabelSync".into(),
+                "false".into(),
+            );
+        }
         let ns = Namespace {
             metadata: ObjectMeta {
                 generate_name: Some("userns-e2e-".into()),
-                labels: Some(labels::for_scenario(&plan.run_id, &scenario.id)),
+                labels: Some(ns_labels),
                 ..ObjectMeta::default()
             },
             ..Namespace::default()
@@ -334,13 +348,14 @@ impl KubeTarget {
             self.options.as_user.clone().map(|name| Account::User {
                 name,
                 role: "edit".into(),
+                also: Vec::new(),
             })
         });
         let Some(account) = account else {
             return Ok(None);
         };
-        let (subject, role, identity) = match &account {
-            Account::User { name, role } => (
+        let (subject, role, identity, also) = match &account {
+            Account::User { name, role, also } => (
                 Subject {
                     kind: "User".into(),
                     name: name.clone(),
@@ -349,8 +364,9 @@ impl KubeTarget {
                 },
                 role.clone(),
                 Identity::user(name),
+                also.clone(),
             ),
-            Account::ServiceAccount { name, role } => {
+            Account::ServiceAccount { name, role, also } => {
                 let pp = PostParams::default();
                 let sa = ServiceAccount {
                     metadata: ObjectMeta {
@@ -372,26 +388,35 @@ impl KubeTarget {
                     },
                     role.clone(),
                     Identity::service_account(ns, name),
+                    also.clone(),
                 )
             }
         };
-        let rb = RoleBinding {
-            metadata: ObjectMeta {
-                name: Some(format!("userns-e2e-{role}")),
-                ..ObjectMeta::default()
-            },
-            role_ref: RoleRef {
-                api_group: Some("rbac.authorization.k8s.io".into()),
-                kind: "ClusterRole".into(),
-                name: role,
-            },
-            subjects: Some(vec![subject]),
-        };
         let api: Api<RoleBinding> = Api::namespaced(self.client.clone(), ns);
         let pp = PostParams::default();
-        retry("create rolebinding", || api.create(&pp, &rb))
-            .await
-            .map_err(|e| self.scenario_err("granting the scenario's account its role", e))?;
+        for (i, role) in std::iter::once(role).chain(also).enumerate() {
+            let rb = RoleBinding {
+                metadata: ObjectMeta {
+                    // ClusterRole names may hold `:`; a binding name may not.
+                    name: Some(format!(
+                        "userns-e2e-{i}-{}",
+                        labels::value(&role).to_lowercase().replace('_', "-")
+                    )),
+                    ..ObjectMeta::default()
+                },
+                role_ref: RoleRef {
+                    api_group: Some("rbac.authorization.k8s.io".into()),
+                    kind: "ClusterRole".into(),
+                    name: role.clone(),
+                },
+                subjects: Some(vec![subject.clone()]),
+            };
+            retry("create rolebinding", || api.create(&pp, &rb))
+                .await
+                .map_err(|e| {
+                    self.scenario_err(&format!("granting the scenario's account {role}"), e)
+                })?;
+        }
         Ok(Some(identity))
     }
 
