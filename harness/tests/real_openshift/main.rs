@@ -436,6 +436,115 @@ fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
     Ok(run.summary)
 }
 
+/// Stops MicroShift while a run is in the middle of the OpenShift scenarios:
+/// the run must end by itself with error verdicts in the client's words, its
+/// reports written, and every namespace it made either deleted or named as a
+/// leftover (for `cleanup` once the server is back). Returns what the stop
+/// left behind, and the check.
+fn server_goes_away(
+    cluster: cluster::Cluster,
+    out: &Path,
+) -> (Vec<String>, Result<String, String>) {
+    use std::io::{BufRead, BufReader};
+    let json = out.join("gone.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args([
+            "run",
+            "--target",
+            "kube",
+            "--as",
+            "test",
+            "--timeout",
+            "20s",
+            "--test-threads",
+            "1",
+        ])
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .arg("--json")
+        .arg(&json)
+        .arg(repo().join("scenarios/openshift-scc"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return (cluster.stop(), Err(format!("userns-e2e: {e}"))),
+    };
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    for line in lines.by_ref() {
+        if line.map(|l| l.ends_with("... ok")).unwrap_or(true) {
+            break;
+        }
+    }
+    let left = cluster.stop();
+    let drain = std::thread::spawn(move || lines.count());
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Ok(s),
+            Ok(None) if started.elapsed() > std::time::Duration::from_secs(180) => {
+                let _ = child.kill();
+                break Err(
+                    "the run did not end within 180 s of the API server going away".to_string(),
+                );
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            Err(e) => break Err(e.to_string()),
+        }
+    };
+    let _ = drain.join();
+    let check = status.and_then(|status| {
+        let text = std::fs::read_to_string(&json)
+            .map_err(|e| format!("no reports after the server went away: {e}"))?;
+        let j: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let results = j["results"].as_array().cloned().unwrap_or_default();
+        let errors: Vec<&Value> = results
+            .iter()
+            .filter(|r| r["verdict"]["status"] == "error")
+            .collect();
+        if status.code() != Some(1) || errors.is_empty() {
+            return Err(format!(
+                "exit {:?}, summary {}",
+                status.code(),
+                j["summary"]
+            ));
+        }
+        for e in &errors {
+            let reason = e["verdict"]["reason"].as_str().unwrap_or("");
+            // The client's own words about the connection, not a generic failure.
+            if !(reason.contains("onnect")
+                || reason.contains("refused")
+                || reason.contains("error trying"))
+            {
+                return Err(format!(
+                    "{}: reason without the client's words: {reason}",
+                    e["id"]
+                ));
+            }
+            let ns = e["observation"]["templates"]["ns.name"].as_str();
+            let leftovers = e["observation"]["leftovers"].to_string();
+            if let Some(ns) = ns {
+                if !leftovers.contains(ns) {
+                    return Err(format!(
+                        "{}: namespace {ns} neither deleted nor named: {leftovers}",
+                        e["id"]
+                    ));
+                }
+            }
+        }
+        let first = errors
+            .first()
+            .map(|e| format!("{}: {}", e["id"], e["verdict"]["reason"]))
+            .unwrap_or_default();
+        Ok(format!(
+            "{} errored, reports written, exit 1 (first: {first})",
+            errors.len()
+        ))
+    });
+    (left, check)
+}
+
 fn main() -> ExitCode {
     let mut args = libtest_mimic::Arguments::from_args();
     // One cluster, runs one after another (2 CPUs; timing matters more than parallelism).
@@ -512,7 +621,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    let mut left = cluster.stop();
+    // The API server goes away in the middle of a run: this stops the cluster.
+    let (mut left, fault) = server_goes_away(cluster, &out);
+    match fault {
+        Ok(summary) => eprintln!("real_openshift: API server stopped mid-run: {summary}"),
+        Err(e) => left.push(format!("the API-server-goes-away check failed: {e}")),
+    }
     // Then the running scenarios, with the kubelet on CRI-O.
     match kubelet_phase(&ms) {
         Ok(summary) => eprintln!("real_openshift: with the kubelet on CRI-O: {summary}"),
