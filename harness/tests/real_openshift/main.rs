@@ -24,6 +24,7 @@ use serde_json::Value;
 /// each must pass on the control plane.
 const ADMISSION_ONLY: &[&str] = &[
     "scenarios/openshift-scc/required-scc-missing-refused.yaml",
+    "scenarios/openshift-scc/anyuid-refused-by-namespace-pod-security.yaml",
     "scenarios/host-users/host-pid-refused.yaml",
     "scenarios/host-users/host-ipc-refused.yaml",
     "scenarios/host-users/host-network-refused.yaml",
