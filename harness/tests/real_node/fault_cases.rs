@@ -51,23 +51,6 @@ fn run_args(socket: &str, json: &Path, extra: &[&str]) -> Vec<String> {
     a
 }
 
-fn sandboxes_of_run(ctx: &NodeCtx, socket: &str, run_id: &str) -> Result<Vec<String>, Failed> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    Ok(rt.block_on(async {
-        let t = CriTarget::connect(
-            socket,
-            CriOptions {
-                state_dir: ctx.dir.join("cri-tests"),
-                ..Default::default()
-            },
-        )
-        .await?;
-        t.sandboxes_of_run(run_id).await
-    })?)
-}
-
 /// The runtime stops answering (SIGSTOP) for longer than a scenario's budget:
 /// the scenario ends with an error, and once the runtime answers again what
 /// it made is removed, before the run ends.
@@ -94,15 +77,7 @@ fn frozen(ctx: &NodeCtx, dir: &Path) -> Result<(), Failed> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let mut err = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-    let mut first = String::new();
-    err.read_line(&mut first)?;
-    let run_id = first
-        .trim()
-        .rsplit_once("(run ")
-        .and_then(|(_, r)| r.strip_suffix(')'))
-        .ok_or_else(|| format!("no run id in {first:?}"))?
-        .to_string();
+    let (run_id, err) = crate::run_id_of(&mut child)?;
     std::thread::spawn(move || err.lines().count());
     let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
     for line in lines.by_ref() {
@@ -121,7 +96,7 @@ fn frozen(ctx: &NodeCtx, dir: &Path) -> Result<(), Failed> {
     let drain = std::thread::spawn(move || lines.count());
     let status = crate::wait_for_exit(&mut child, Duration::from_secs(240));
     let _ = drain.join();
-    let left_in_runtime = sandboxes_of_run(ctx, &socket, &run_id);
+    let left_in_runtime = crate::sandboxes_of_run(ctx, &socket, &run_id);
     let stopped = node.stop();
     let left = crate::leftovers(dir);
     let status = status.map_err(|e| format!("after the freeze: {e}"))?;

@@ -81,6 +81,41 @@ pub fn wait_for_exit(
     }
 }
 
+/// Reads the first stderr line of a `run` (`target: … (run ID)`) and returns
+/// the run id, with the rest of stderr.
+pub fn run_id_of(
+    child: &mut std::process::Child,
+) -> Result<(String, std::io::BufReader<std::process::ChildStderr>), String> {
+    use std::io::BufRead;
+    let mut err = std::io::BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut first = String::new();
+    err.read_line(&mut first).map_err(|e| e.to_string())?;
+    let id = first
+        .trim()
+        .rsplit_once("(run ")
+        .and_then(|(_, r)| r.strip_suffix(')'))
+        .ok_or_else(|| format!("no run id in {first:?}"))?
+        .to_string();
+    Ok((id, err))
+}
+
+/// Sandboxes of run `run_id` still on the runtime at `socket`.
+pub fn sandboxes_of_run(ctx: &NodeCtx, socket: &str, run_id: &str) -> Result<Vec<String>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let options = userns_e2e::targets::cri::CriOptions {
+            state_dir: ctx.dir.join("cri-tests"),
+            ..Default::default()
+        };
+        let t = userns_e2e::targets::cri::CriTarget::connect(socket, options).await?;
+        t.sandboxes_of_run(run_id).await
+    })
+    .map_err(|e| e.chain())
+}
+
 fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     if !userns_e2e::targets::local::is_root() {

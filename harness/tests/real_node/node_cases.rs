@@ -246,15 +246,7 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let mut err = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-    let mut first = String::new();
-    err.read_line(&mut first)?;
-    let run_id = first
-        .trim()
-        .rsplit_once("(run ")
-        .and_then(|(_, r)| r.strip_suffix(')'))
-        .ok_or_else(|| format!("no run id in {first:?}"))?
-        .to_string();
+    let (run_id, _err) = crate::run_id_of(&mut child)?;
     let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
     for line in lines.by_ref() {
         if line?.ends_with("... ok") {
@@ -284,20 +276,7 @@ fn ctrl_c(ctx: &NodeCtx) -> Result<(), Failed> {
         )
         .into());
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let left = rt.block_on(async {
-        let t = userns_e2e::targets::cri::CriTarget::connect(
-            &ctx.socket,
-            userns_e2e::targets::cri::CriOptions {
-                state_dir: ctx.dir.join("cri-tests"),
-                ..Default::default()
-            },
-        )
-        .await?;
-        t.sandboxes_of_run(&run_id).await
-    })?;
+    let left = crate::sandboxes_of_run(ctx, &ctx.socket, &run_id)?;
     if !left.is_empty() {
         return Err(format!("sandboxes of run {run_id} left after Ctrl-C: {left:?}").into());
     }
