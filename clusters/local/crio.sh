@@ -18,6 +18,14 @@
 # The one host change: CRI-O's userns `auto` mode takes ids from the subordinate ranges of the
 # user `containers`. When /etc/subuid or /etc/subgid has no such line, start adds one, says so,
 # and records it in DIR/.subids-added; `stop --purge` removes exactly that line again.
+#
+# Variants, read by start from the environment (only when crio is not running yet):
+#   CRIO_CONF     drop-in files, one path per line, copied to DIR/conf.d/90-userns-e2e-N-NAME
+#                 (e.g. OpenShift's `[crio.runtime] default_sysctls`); unset: none
+#   HIDE_SUBIDS=1 crio sees an /etc/subuid and /etc/subgid without `containers` lines: it runs in
+#                 its own mount namespace (mounts propagate into it, none out) where copies
+#                 without those lines are bound over the two files; the host's stay untouched
+#   VARIANT_SET=1 the caller chose the variant: a running crio with another one is an error
 set -euo pipefail
 
 cmd=${1:?usage: crio.sh provision|start|stop|status DIR [CRIO|--purge]}
@@ -130,6 +138,38 @@ provision() {
 pid_of() { [ -f "$DIR/crio.pid" ] && cat "$DIR/crio.pid" || true; }
 running() { local p; p=$(pid_of); [ -n "$p" ] && [ -d "/proc/$p" ] && grep -q "$DIR/bin/crio" "/proc/$p/cmdline" 2>/dev/null; }
 answers() { "$DIR/bin/crio" --config "$DIR/crio.conf" --config-dir "$DIR/conf.d" status --socket "$SOCK" info >/dev/null 2>&1; }
+
+# The variant asked for, as one comparable text.
+variant() {
+  local f
+  echo "hide_subids=${HIDE_SUBIDS:-0}"
+  while IFS= read -r f; do
+    [ -n "$f" ] || continue
+    echo "conf=$(basename "$f") $(cksum < "$f" | cut -d' ' -f1)"
+  done <<< "${CRIO_CONF:-}"
+}
+
+# Replaces the node's managed drop-ins with the ones asked for.
+install_dropins() {
+  local f n=0
+  rm -f "$DIR"/conf.d/90-userns-e2e-*.conf
+  while IFS= read -r f; do
+    [ -n "$f" ] || continue
+    n=$((n + 1))
+    cp "$f" "$DIR/conf.d/90-userns-e2e-$n-$(basename "$f" .conf).conf"
+    log "CRI-O config drop-in: $f"
+  done <<< "${CRIO_CONF:-}"
+}
+
+# Copies of /etc/subuid and /etc/subgid without `containers`, for HIDE_SUBIDS.
+write_hidden_subids() {
+  local f
+  mkdir -p "$DIR/etc"
+  for f in subuid subgid; do
+    grep -v '^containers:' "/etc/$f" > "$DIR/etc/$f" 2>/dev/null || true
+  done
+  log "crio sees /etc/subuid and /etc/subgid without 'containers' (bound over them in its own mount namespace; the host's files are untouched)"
+}
 
 # The `containers` subordinate ids `auto` needs; added only when absent, and recorded.
 ensure_subids() {
@@ -264,7 +304,12 @@ start() {
   elif [ ! -f "$MARKER" ] || [ ! -x "$DIR/bin/crio" ]; then
     die "$DIR holds no provisioned CRI-O node: give the crio to use (--crio PATH)"
   fi
+  local want
+  want=$(variant)
   if running && answers; then
+    if [ "${VARIANT_SET:-0}" = 1 ] && [ "$want" != "$(cat "$DIR/run/variant" 2>/dev/null)" ]; then
+      die "the CRI-O in $DIR runs with another configuration ($(paste -sd' ' "$DIR/run/variant" 2>/dev/null)); stop it first (userns-e2e node stop --runtime cri-o --node-dir $DIR)"
+    fi
     echo "unix://$SOCK"; return 0
   fi
   if [ -S "$SOCK" ] && ! running; then
@@ -272,12 +317,27 @@ start() {
     if answers; then die "$SOCK is in use by a crio this node did not start; stop that crio, or use another --node-dir"; fi
     rm -f "$SOCK"
   fi
-  ensure_subids
+  local f
+  while IFS= read -r f; do
+    [ -z "$f" ] || [ -r "$f" ] || die "--crio-conf $f is not a readable file"
+  done <<< "${CRIO_CONF:-}"
+  local crio=("$DIR/bin/crio" --config "$DIR/crio.conf" --config-dir "$DIR/conf.d")
+  if [ "${HIDE_SUBIDS:-0}" = 1 ]; then
+    write_hidden_subids
+    # exec keeps one pid from unshare to crio, so crio.pid is crio's.
+    crio=(unshare --mount --propagation slave -- /bin/sh -c \
+      'mount --bind "$1/etc/subuid" /etc/subuid && mount --bind "$1/etc/subgid" /etc/subgid && shift && exec "$@"' \
+      sh "$DIR" "${crio[@]}")
+  else
+    ensure_subids
+  fi
   write_config
+  install_dropins
+  echo "$want" > "$DIR/run/variant"
   local t0 p
   t0=$(date +%s%N)
   PATH=$RT/bin:/usr/sbin:/usr/bin:/sbin:/bin CONTAINERS_STORAGE_CONF=$DIR/storage.conf TMPDIR=$DIR/run \
-    setsid "$DIR/bin/crio" --config "$DIR/crio.conf" --config-dir "$DIR/conf.d" >"$DIR/crio.log" 2>&1 </dev/null &
+    setsid "${crio[@]}" >"$DIR/crio.log" 2>&1 </dev/null &
   p=$!
   echo "$p" > "$DIR/crio.pid"
   for _ in $(seq 600); do
@@ -341,6 +401,12 @@ status() {
   [ -f "$MARKER" ] && cat "$MARKER"
   [ -f "$DIR/run/runtime" ] && echo "runtime=$(cat "$DIR/run/runtime")"
   [ -f "$SUBIDS_MARKER" ] && echo "subids_added=$(awk '{print $1 "=" $2}' "$SUBIDS_MARKER" | paste -sd,)"
+  if running && [ -f "$DIR/run/variant" ]; then
+    grep -q '^hide_subids=1' "$DIR/run/variant" && echo "subids=hidden"
+    local d
+    d=$(sed -n 's/^conf=\([^ ]*\) .*/\1/p' "$DIR/run/variant" | paste -sd,)
+    [ -n "$d" ] && echo "dropins=$d"
+  fi
   running
 }
 

@@ -104,6 +104,11 @@ pub struct RuntimeFacts {
     /// empty when the runtime does not report handlers.
     #[serde(default)]
     pub handlers: BTreeMap<String, HandlerFeatures>,
+    /// The runtime's effective configuration, when it serves one (CRI-O:
+    /// `crio status config`, TOML as JSON); what `requires.runtimeConfig`
+    /// is checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

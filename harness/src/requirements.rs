@@ -1,6 +1,8 @@
 //! Requirement checks: does the target offer what a scenario needs? Pure
 //! functions over [`Facts`]; a refusal is the skip reason shown to users.
 
+use std::collections::BTreeMap;
+
 use crate::facts::Facts;
 use crate::scenario::{Condition, OpenShiftReq, Requirements};
 use crate::version::{Version, VersionReq};
@@ -195,6 +197,7 @@ pub fn unmet(req: &Requirements, facts: &Facts) -> Vec<String> {
             "the kernel version is not reported",
         ));
     }
+    out.extend(runtime_config_unmet(&req.runtime_config, facts));
     if let Some(want) = req.sends_node_userns_mode {
         match facts.sends_node_userns_mode {
             Some(have) if have == want => {}
@@ -207,6 +210,55 @@ pub fn unmet(req: &Requirements, facts: &Facts) -> Vec<String> {
         }
     }
     out
+}
+
+/// The value at a dotted key (`crio.runtime.default_sysctls`) of a
+/// configuration; a missing key is `None`.
+fn config_value<'a>(config: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    key.split('.').try_fold(config, |v, part| v.get(part))
+}
+
+/// Whether a value is the empty one its type has (what CRI-O's config dump
+/// leaves out).
+fn is_empty_value(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::String(s) => s.is_empty(),
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn runtime_config_unmet(
+    wanted: &BTreeMap<String, serde_json::Value>,
+    facts: &Facts,
+) -> Vec<String> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let Some(config) = facts.runtime.as_ref().and_then(|r| r.config.as_ref()) else {
+        let keys: Vec<&str> = wanted.keys().map(String::as_str).collect();
+        return vec![format!(
+            "needs runtime config {}; {} does not report its configuration",
+            keys.join(", "),
+            runtime_label(facts)
+        )];
+    };
+    wanted
+        .iter()
+        .filter_map(|(key, want)| {
+            let have = config_value(config, key);
+            let holds = match have {
+                Some(h) => h == want,
+                None => is_empty_value(want),
+            };
+            (!holds).then(|| {
+                let have = have.map_or_else(|| "unset".to_string(), |h| h.to_string());
+                format!("needs runtime config {key} = {want}, runtime has {have}")
+            })
+        })
+        .collect()
 }
 
 /// `Ok` when every requirement holds; otherwise the skip reason.
@@ -286,6 +338,7 @@ pub(crate) mod tests {
                 reported_version: "v2.1.9".into(),
                 version: Version::parse("2.1.9"),
                 handlers,
+                config: None,
             }),
             kubernetes: None,
             openshift: None,
@@ -311,6 +364,7 @@ pub(crate) mod tests {
             reported_version: version.into(),
             version: Version::parse(version),
             handlers: BTreeMap::new(),
+            config: None,
         });
         f.kubernetes = Version::parse("1.33.2");
         f.openshift = Some(OpenShiftFacts {
@@ -346,6 +400,35 @@ pub(crate) mod tests {
             ),
             Ok(())
         );
+    }
+
+    #[test]
+    fn runtime_config_is_matched_by_dotted_key_with_absent_meaning_empty() {
+        let mut f = crio_openshift("1.36.3");
+        let config_free =
+            req(serde_json::json!({"runtimeConfig": {"crio.runtime.default_sysctls": []}}));
+        assert_eq!(
+            check(&config_free, &f).unwrap_err(),
+            "needs runtime config crio.runtime.default_sysctls; cri-o 1.36.3 does not report its configuration"
+        );
+        // CRI-O's dump leaves out an empty default_sysctls.
+        f.runtime.as_mut().unwrap().config = Some(serde_json::json!(
+            {"crio": {"runtime": {"minimum_mappable_uid": -1}}}
+        ));
+        assert_eq!(check(&config_free, &f), Ok(()));
+        let guard = req(serde_json::json!({"runtimeConfig": {
+            "crio.runtime.minimum_mappable_uid": 1000,
+            "crio.runtime.default_sysctls": ["net.ipv4.ping_group_range=0 2147483647"]}}));
+        assert_eq!(
+            check(&guard, &f).unwrap_err(),
+            "needs runtime config crio.runtime.default_sysctls = [\"net.ipv4.ping_group_range=0 2147483647\"], runtime has unset; \
+             needs runtime config crio.runtime.minimum_mappable_uid = 1000, runtime has -1"
+        );
+        f.runtime.as_mut().unwrap().config = Some(serde_json::json!({"crio": {"runtime": {
+            "minimum_mappable_uid": 1000,
+            "default_sysctls": ["net.ipv4.ping_group_range=0 2147483647"]}}}));
+        assert_eq!(check(&guard, &f), Ok(()));
+        assert!(check(&config_free, &f).is_err());
     }
 
     #[test]

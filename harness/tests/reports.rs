@@ -134,6 +134,7 @@ pub fn sample() -> RunResults {
                 reported_version: "v2.1.9".into(),
                 version: Version::parse("2.1.9"),
                 handlers,
+                config: None,
             }),
             kubernetes: None,
             openshift: None,

@@ -26,7 +26,10 @@ pub struct NodeArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum NodeAction {
     /// Provision (once) and start the node; prints its CRI socket.
-    Start,
+    Start {
+        #[command(flatten)]
+        variant: crio::CrioVariant,
+    },
     /// Stop the node and remove its mounts, network namespaces and bridge.
     Stop {
         /// CRI-O node: also delete its folder and the subordinate ids it added
@@ -43,6 +46,11 @@ pub fn node(args: NodeArgs) -> Result<Status, CliError> {
         if args.crio.is_some() {
             return Err(CliError::Usage("--crio needs --runtime cri-o".into()));
         }
+        if matches!(&args.action, NodeAction::Start { variant } if variant.is_set()) {
+            return Err(CliError::Usage(
+                "--crio-conf and --hide-subids need --runtime cri-o".into(),
+            ));
+        }
         if matches!(args.action, NodeAction::Stop { purge: true }) {
             return Err(CliError::Usage(
                 "--purge is for the CRI-O node (--runtime cri-o); the containerd node changes nothing outside its folder".into(),
@@ -58,10 +66,15 @@ pub fn node(args: NodeArgs) -> Result<Status, CliError> {
     .map_err(|e| CliError::environment("the local node", e))?;
     let node = match args.runtime {
         LocalRuntime::Containerd => Node::new(&dir),
-        LocalRuntime::CriO => Node::cri_o(&dir, args.crio.as_deref()),
+        LocalRuntime::CriO => {
+            Node::cri_o(&dir, args.crio.as_deref()).with_variant(match &args.action {
+                NodeAction::Start { variant } => variant.clone(),
+                _ => crio::CrioVariant::default(),
+            })
+        }
     };
     let result = match args.action {
-        NodeAction::Start => node.start().map(|socket| format!("{socket}\n")),
+        NodeAction::Start { .. } => node.start().map(|socket| format!("{socket}\n")),
         NodeAction::Stop { purge: false } => node.stop().map(|()| "stopped\n".to_string()),
         NodeAction::Stop { purge: true } => node.purge().map(|()| "stopped and purged\n".into()),
         NodeAction::Status => node.status().map(|s| status_text(&s, &dir)),
@@ -90,6 +103,12 @@ fn status_text(s: &NodeStatus, dir: &Path) -> String {
         ),
         _ => "not provisioned yet".into(),
     });
+    if s.subids.as_deref() == Some("hidden") {
+        out.push("crio sees no subordinate ids for containers (--hide-subids)".into());
+    }
+    if let Some(d) = &s.dropins {
+        out.push(format!("CRI-O config drop-ins (--crio-conf): {d}"));
+    }
     if let Some(ids) = &s.subids_added {
         out.push(format!(
             "subordinate ids added by the node (purge removes them): {ids}"

@@ -29,6 +29,8 @@ pub struct TargetArgs {
     /// /usr/bin/crio) or an unpacked release folder (bin/crio, or cri-o/bin/crio).
     #[arg(long)]
     pub crio: Option<PathBuf>,
+    #[command(flatten)]
+    pub crio_variant: crio::CrioVariant,
     /// local: leave the node (containerd, its bridge) running after the
     /// command, so the next run starts in about a second. What the scenarios
     /// made is removed either way.
@@ -113,6 +115,11 @@ impl TargetArgs {
 
     /// The selected target's own options.
     pub fn options(&self) -> Result<TargetOptions, CliError> {
+        if self.crio_variant.is_set() && self.kind() != TargetKind::Local {
+            return Err(CliError::Usage(
+                "--crio-conf and --hide-subids shape the harness's CRI-O node (--target local --runtime cri-o)".into(),
+            ));
+        }
         Ok(match self.kind() {
             TargetKind::Local => TargetOptions::Local(self.local_options()?),
             TargetKind::Cri => TargetOptions::Cri {
@@ -146,6 +153,11 @@ impl TargetArgs {
 
     /// The local target's options, with its node folder resolved.
     pub fn local_options(&self) -> Result<LocalOptions, CliError> {
+        if self.crio_variant.is_set() && self.runtime != LocalRuntime::CriO {
+            return Err(CliError::Usage(
+                "--crio-conf and --hide-subids need --runtime cri-o".into(),
+            ));
+        }
         let node_dir = local::node_dir(
             Path::new(crio::NODES_ROOT),
             self.runtime,
@@ -158,6 +170,7 @@ impl TargetArgs {
             image: self.image.clone(),
             runtime: self.runtime,
             crio: self.crio.clone(),
+            variant: self.crio_variant.clone(),
         })
     }
 

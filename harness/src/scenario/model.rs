@@ -184,6 +184,12 @@ pub struct Requirements {
     /// (MicroShift ships fewer than OpenShift: no `nested-container`).
     #[serde(default)]
     pub sccs: Vec<String>,
+    /// Values the runtime's effective configuration must hold, by dotted
+    /// TOML key, e.g. `{crio.runtime.default_sysctls: [...]}` (CRI-O's
+    /// `crio status config`). A key missing from the runtime's dump holds the
+    /// empty value (`[]`, `""`, `{}`): CRI-O leaves empty settings out.
+    #[serde(default)]
+    pub runtime_config: BTreeMap<String, serde_json::Value>,
 }
 
 /// The identity that creates the pods (kube target).

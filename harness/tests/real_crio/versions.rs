@@ -109,18 +109,17 @@ fn unpack(ctx: &Ctx, b: &Build) -> Result<PathBuf, Failed> {
 }
 
 /// Whether a scenario can run on a CRI-O node without a cluster, at `version`:
-/// skipping one of those is a failure. The node always has subordinate ids
-/// for `containers` (it adds them), so a scenario that needs a node without
-/// them (story/03) is for another node.
+/// one that never runs in any phase of a version's trial is a failure. The
+/// phases cover both sides of the node facts scenarios ask for (`subids`,
+/// `runtimeConfig`), so those requirements do not make a scenario "for
+/// another node".
 pub fn applies(req: &Requirements, version: &Version) -> bool {
-    let needs_no_subids = req.subids.values().any(|has| !has);
     req.targets
         .as_ref()
         .is_none_or(|t| t.contains(&TargetKind::Local) || t.contains(&TargetKind::Cri))
         && req.runtime.as_ref().is_none_or(|r| *r == RuntimeName::CriO)
         && req.kubernetes.is_none()
         && req.feature_gates.is_empty()
-        && !needs_no_subids
         && !matches!(
             req.openshift,
             Some(OpenShiftReq::Present(true)) | Some(OpenShiftReq::Version(_))
@@ -131,9 +130,55 @@ pub fn applies(req: &Requirements, version: &Version) -> bool {
             .is_none_or(|r| version.satisfies(r))
 }
 
-/// Runs the suite through the CLI; checks 0 failed/errored and no skipped
-/// scenario that applies to this CRI-O; prints the summary line.
-fn suite(ctx: &Ctx, b: &Build, crio: &str, run: &str, threads: Option<&str>) -> Result<(), Failed> {
+/// One run of the suite on a version's node: how the node is started for it.
+pub struct Phase {
+    /// `serial`, `parallel`, `config`, `no-subids`: the results file's name.
+    pub name: &'static str,
+    pub threads: Option<&'static str>,
+    /// Extra `run` flags that shape the node (`--crio-conf F`, `--hide-subids`).
+    pub node_flags: Vec<String>,
+}
+
+/// The phases of a version's trial: the default node serially and in
+/// parallel, then the node with OpenShift's `default_sysctls` and the
+/// `minimum_mappable_uid` guard (the drop-in beside this file), then a node
+/// whose crio sees no subordinate ids for `containers`.
+pub fn phases(repo: &Path) -> Vec<Phase> {
+    let dropin = repo.join("harness/tests/real_crio/openshift-sysctls-and-guard.conf");
+    vec![
+        Phase {
+            name: "serial",
+            threads: Some("1"),
+            node_flags: Vec::new(),
+        },
+        Phase {
+            name: "parallel",
+            threads: None,
+            node_flags: Vec::new(),
+        },
+        Phase {
+            name: "config",
+            threads: None,
+            node_flags: vec!["--crio-conf".into(), dropin.display().to_string()],
+        },
+        Phase {
+            name: "no-subids",
+            threads: None,
+            node_flags: vec!["--hide-subids".into()],
+        },
+    ]
+}
+
+/// Runs the suite through the CLI on the node as `phase` shapes it; checks 0
+/// failed/errored; prints the summary line; returns the runtime's version and
+/// the ids of the scenarios that ran (not skipped).
+fn suite(
+    ctx: &Ctx,
+    b: &Build,
+    crio: &str,
+    phase: &Phase,
+) -> Result<(Version, BTreeSet<String>), Failed> {
+    let run = phase.name;
     let out = ctx.results(b, run);
     let out_s = out.display().to_string();
     let node = ctx.node_dir(b).display().to_string();
@@ -153,7 +198,8 @@ fn suite(ctx: &Ctx, b: &Build, crio: &str, run: &str, threads: Option<&str>) -> 
         &out_s,
         "scenarios/",
     ];
-    if let Some(t) = threads {
+    args.extend(phase.node_flags.iter().map(String::as_str));
+    if let Some(t) = phase.threads {
         args.extend(["--test-threads", t]);
     }
     let o = ctx.cli(&args)?;
@@ -170,24 +216,17 @@ fn suite(ctx: &Ctx, b: &Build, crio: &str, run: &str, threads: Option<&str>) -> 
         .as_ref()
         .and_then(|rt| rt.version.clone())
         .ok_or("no runtime version in the results")?;
-    let scenarios = load::load_paths(&[ctx.repo.join("scenarios")])
-        .map_err(|e| format!("scenarios do not load: {e:?}"))?;
     let mut wrong = Vec::new();
+    let mut ran = BTreeSet::new();
     for res in &r.results {
         match &res.verdict {
             Verdict::Fail { .. } | Verdict::Error { .. } => {
                 wrong.push(format!("{}: {:?}", res.id, res.verdict))
             }
-            Verdict::Skip { reason } => {
-                let s = scenarios.iter().find(|s| s.id == res.id);
-                if s.is_some_and(|s| applies(&s.spec.requires, &version)) {
-                    wrong.push(format!(
-                        "{}: skipped although it applies to CRI-O {version}: {reason}",
-                        res.id
-                    ));
-                }
+            Verdict::Skip { .. } => {}
+            Verdict::Pass { .. } => {
+                ran.insert(res.id.clone());
             }
-            Verdict::Pass { .. } => {}
         }
     }
     if !wrong.is_empty() || !o.status.success() {
@@ -206,7 +245,36 @@ fn suite(ctx: &Ctx, b: &Build, crio: &str, run: &str, threads: Option<&str>) -> 
         )
         .into());
     }
-    Ok(())
+    Ok((version, ran))
+}
+
+/// The scenarios that apply to CRI-O `version` and ran in no phase, with why
+/// each was skipped in the last phase.
+fn never_ran(
+    ctx: &Ctx,
+    b: &Build,
+    version: &Version,
+    ran: &BTreeSet<String>,
+) -> Result<Vec<String>, Failed> {
+    let scenarios = load::load_paths(&[ctx.repo.join("scenarios")])
+        .map_err(|e| format!("scenarios do not load: {e:?}"))?;
+    let last = json::read(&ctx.results(b, "serial")).map_err(|e| e.to_string())?;
+    Ok(scenarios
+        .iter()
+        .filter(|s| applies(&s.spec.requires, version) && !ran.contains(&s.id))
+        .map(|s| {
+            let why = last
+                .results
+                .iter()
+                .find(|r| r.id == s.id)
+                .map(|r| format!("{:?}", r.verdict))
+                .unwrap_or_default();
+            format!(
+                "{}: applies to CRI-O {version} and ran in no phase ({why})",
+                s.id
+            )
+        })
+        .collect())
 }
 
 /// Everything of a stopped node that can outlive it; empty when clean.
@@ -254,16 +322,45 @@ fn version_trial(ctx: &Ctx, b: &Build) -> Result<(), Failed> {
     if !o.status.success() {
         return Err(format!("node start failed ({}): {}", o.status, text(&o)).into());
     }
-    let runs = suite(ctx, b, &crio, "serial", Some("1"))
-        .and_then(|()| suite(ctx, b, &crio, "parallel", None));
-    let stop = ctx.cli(&[&["node", "stop"][..], &base].concat())?;
+    let stop = || ctx.cli(&[&["node", "stop"][..], &base].concat());
+    let mut ran = BTreeSet::new();
+    let mut version = None;
+    let mut runs = Ok(());
+    for phase in phases(&ctx.repo) {
+        // A node shaped otherwise starts anew (crio reads its config and
+        // subordinate ids once).
+        if !phase.node_flags.is_empty() {
+            let o = stop()?;
+            if !o.status.success() {
+                runs =
+                    Err(format!("node stop before the {} phase: {}", phase.name, text(&o)).into());
+                break;
+            }
+        }
+        match suite(ctx, b, &crio, &phase) {
+            Ok((v, ids)) => {
+                version = Some(v);
+                ran.extend(ids);
+            }
+            Err(e) => {
+                runs = Err(e);
+                break;
+            }
+        }
+    }
+    let stopped = stop()?;
     runs?;
-    if !stop.status.success() {
-        return Err(format!("node stop failed: {}", text(&stop)).into());
+    if !stopped.status.success() {
+        return Err(format!("node stop failed: {}", text(&stopped)).into());
     }
     let left = leftovers(&ctx.node_dir(b));
     if !left.is_empty() {
         return Err(format!("the node left things behind:\n  {}", left.join("\n  ")).into());
+    }
+    let version = version.ok_or("no phase ran")?;
+    let missing = never_ran(ctx, b, &version, &ran)?;
+    if !missing.is_empty() {
+        return Err(missing.join("\n").into());
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod allocator;
 pub mod client;
 pub mod host;
 pub mod proto;
+pub mod runtime_view;
 pub mod translate;
 
 use std::collections::{BTreeMap, HashMap};
@@ -77,7 +78,9 @@ pub async fn connect_socket(
     Ok(Box::new(CriTarget::connect(socket, options).await?))
 }
 
-fn node_subids(path: &str) -> Option<BTreeMap<String, Vec<crate::facts::SubIdRange>>> {
+fn node_subids(
+    path: impl AsRef<std::path::Path>,
+) -> Option<BTreeMap<String, Vec<crate::facts::SubIdRange>>> {
     match std::fs::read_to_string(path) {
         Ok(text) => subid::parse(&text).ok(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(BTreeMap::new()),
@@ -722,15 +725,32 @@ impl Target for CriTarget {
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .ok()
             .map(|s| s.trim().to_string());
+        // Subordinate ids as the runtime process sees them (its mount
+        // namespace may show another /etc/subuid than ours).
+        let path = client::socket_path(&self.socket);
+        let pid = runtime_view::serving_pid(&path).await;
+        let name = RuntimeName::from_reported(&v.runtime_name);
+        let mut unreadable = Vec::new();
+        let config = match name {
+            Some(RuntimeName::CriO) => match runtime_view::crio_config(&path).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    unreadable.push(format!("runtime config: {}", crate::targets::chain(&e)));
+                    None
+                }
+            },
+            _ => None,
+        };
         Ok(Facts {
             target: self.options.kind,
             endpoint: self.socket.clone(),
             runtime: Some(RuntimeFacts {
-                name: RuntimeName::from_reported(&v.runtime_name),
+                name,
                 version: Version::parse(&v.runtime_version),
                 reported_name: v.runtime_name,
                 reported_version: v.runtime_version,
                 handlers,
+                config,
             }),
             kubernetes: None,
             openshift: None,
@@ -740,14 +760,14 @@ impl Target for CriTarget {
                     .ok()
                     .map(|s| s.trim().to_string()),
                 kernel,
-                subuids: node_subids("/etc/subuid"),
-                subgids: node_subids("/etc/subgid"),
+                subuids: node_subids(runtime_view::seen_by(pid, "etc/subuid")),
+                subgids: node_subids(runtime_view::seen_by(pid, "etc/subgid")),
             }],
             // The harness plays a kubelet with UserNamespacesSupport on (the
             // default since Kubernetes 1.33) unless a scenario asks otherwise.
             sends_node_userns_mode: Some(true),
             kubelet_emulated: true,
-            unreadable: Vec::new(),
+            unreadable,
         })
     }
 

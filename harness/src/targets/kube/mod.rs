@@ -157,6 +157,7 @@ pub fn runtime_of(node: &Node) -> Option<RuntimeFacts> {
         reported_version: version.to_string(),
         version: Version::parse(version),
         handlers,
+        config: None,
     })
 }
 

@@ -15,6 +15,68 @@ pub const NODES_ROOT: &str = "/var/lib/userns-e2e";
 /// The oldest CRI-O whose CRI carries user-namespace options (v1.25.0).
 pub const MIN_VERSION: &str = "1.25";
 
+/// How a CRI-O node differs from the default one; applied when crio starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct CrioVariant {
+    /// A CRI-O config drop-in for the node (repeatable): e.g. a
+    /// `[crio.runtime]` table with OpenShift's `default_sysctls`, or
+    /// `minimum_mappable_uid`. Copied into the node's conf.d when crio starts.
+    #[arg(long = "crio-conf", value_name = "FILE")]
+    pub conf: Vec<PathBuf>,
+    /// Start crio seeing no subordinate ids for `containers` (a node where
+    /// `auto` has no ids to give): it runs in its own mount namespace with
+    /// copies of /etc/subuid and /etc/subgid lacking those lines bound over
+    /// them. The host's files are not changed.
+    #[arg(long)]
+    pub hide_subids: bool,
+}
+
+impl CrioVariant {
+    /// Whether the user asked for anything (then a crio already running with
+    /// another variant is an error rather than reused).
+    pub fn is_set(&self) -> bool {
+        !self.conf.is_empty() || self.hide_subids
+    }
+
+    /// Checks the drop-ins exist and makes their paths absolute.
+    pub fn resolved(&self) -> Result<CrioVariant, NodeError> {
+        let conf = self
+            .conf
+            .iter()
+            .map(|f| {
+                std::fs::canonicalize(f)
+                    .ok()
+                    .filter(|p| p.is_file())
+                    .ok_or_else(|| {
+                        NodeError::Crio(format!(
+                            "--crio-conf {} is not a readable file",
+                            f.display()
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(CrioVariant {
+            conf,
+            hide_subids: self.hide_subids,
+        })
+    }
+
+    /// What `crio.sh start` reads (`CRIO_CONF`, `HIDE_SUBIDS`, `VARIANT_SET`).
+    pub fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        let mut conf = std::ffi::OsString::new();
+        for f in &self.conf {
+            conf.push(f.as_os_str());
+            conf.push("\n");
+        }
+        let flag = |b: bool| std::ffi::OsString::from(if b { "1" } else { "0" });
+        vec![
+            ("CRIO_CONF", conf),
+            ("HIDE_SUBIDS", flag(self.hide_subids)),
+            ("VARIANT_SET", flag(self.is_set())),
+        ]
+    }
+}
+
 /// The `crio` binary inside what `--crio` names: the binary itself, an
 /// unpacked build (`bin/crio`), or an upstream bundle (`cri-o/bin/crio`).
 pub fn binary(given: &Path) -> Result<PathBuf, NodeError> {
@@ -112,6 +174,37 @@ mod tests {
         assert_eq!(parse_version(new), Version::parse("1.36.3"));
         assert_eq!(parse_version(old), Version::parse("1.28.4"));
         assert_eq!(parse_version("containerd v2.1.9"), None);
+    }
+
+    #[test]
+    fn a_variant_reaches_the_script_as_absolute_checked_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.conf");
+        std::fs::write(&f, "[crio.runtime]\n").unwrap();
+        let none = CrioVariant::default();
+        assert!(!none.is_set());
+        let env = none.resolved().unwrap().env();
+        assert_eq!(env[0], ("CRIO_CONF", "".into()));
+        assert_eq!(env[2], ("VARIANT_SET", "0".into()));
+        let v = CrioVariant {
+            conf: vec![f.clone()],
+            hide_subids: true,
+        };
+        let env = v.resolved().unwrap().env();
+        assert_eq!(
+            env[0].1,
+            format!("{}\n", f.canonicalize().unwrap().display()).as_str()
+        );
+        assert_eq!(env[1], ("HIDE_SUBIDS", "1".into()));
+        assert_eq!(env[2], ("VARIANT_SET", "1".into()));
+        let missing = CrioVariant {
+            conf: vec![dir.path().join("nope.conf")],
+            hide_subids: false,
+        };
+        assert!(matches!(
+            missing.resolved(),
+            Err(NodeError::Crio(m)) if m.contains("nope.conf is not a readable file")
+        ));
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct LocalOptions {
     pub runtime: LocalRuntime,
     /// The CRI-O to run (`--crio`): a binary or an unpacked release folder.
     pub crio: Option<PathBuf>,
+    /// How the CRI-O node differs from the default one.
+    pub variant: crio::CrioVariant,
 }
 
 const SCRIPTS: [(&str, &str); 4] = [
@@ -100,6 +102,10 @@ pub struct NodeStatus {
     pub conmon: Option<String>,
     pub oci_runtime: Option<String>,
     pub subids_added: Option<String>,
+    /// The running CRI-O's variant: `hidden` when it sees no `containers`
+    /// subordinate ids, and the names of the drop-ins it was started with.
+    pub subids: Option<String>,
+    pub dropins: Option<String>,
 }
 
 pub struct Node {
@@ -107,15 +113,21 @@ pub struct Node {
     runtime: LocalRuntime,
     /// The CRI-O to provision from; without it, start reuses the folder's.
     crio: Option<PathBuf>,
+    variant: crio::CrioVariant,
 }
 
 /// Runs `bash ARGS…`, capturing stdout and stderr; with `echo`, each stderr
 /// line is also printed to our stderr as it arrives.
-fn run_streaming(args: &[&OsStr], echo: bool) -> std::io::Result<std::process::Output> {
+fn run_streaming(
+    args: &[&OsStr],
+    env: &[(&str, std::ffi::OsString)],
+    echo: bool,
+) -> std::io::Result<std::process::Output> {
     use std::io::{BufRead, Read};
     use std::process::{Command, Stdio};
     let mut child = Command::new("bash")
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -161,6 +173,7 @@ impl Node {
             dir: dir.to_path_buf(),
             runtime: LocalRuntime::Containerd,
             crio: None,
+            variant: crio::CrioVariant::default(),
         }
     }
 
@@ -170,14 +183,22 @@ impl Node {
             dir: dir.to_path_buf(),
             runtime: LocalRuntime::CriO,
             crio: crio.map(Path::to_path_buf),
+            variant: crio::CrioVariant::default(),
         }
+    }
+
+    /// This CRI-O node started as `variant` says (drop-ins, hidden subids).
+    pub fn with_variant(mut self, variant: crio::CrioVariant) -> Node {
+        self.variant = variant;
+        self
     }
 
     /// The node these options describe.
     pub fn from_options(options: &LocalOptions) -> Node {
         match options.runtime {
             LocalRuntime::Containerd => Node::new(&options.node_dir),
-            LocalRuntime::CriO => Node::cri_o(&options.node_dir, options.crio.as_deref()),
+            LocalRuntime::CriO => Node::cri_o(&options.node_dir, options.crio.as_deref())
+                .with_variant(options.variant.clone()),
         }
     }
 
@@ -240,7 +261,11 @@ impl Node {
         // Provisioning takes minutes (package downloads, image build): its
         // log lines are shown as they come instead of silence.
         let echo = matches!(command, "provision" | "start") && !self.provisioned();
-        let out = run_streaming(&args, echo).map_err(|source| NodeError::Spawn {
+        let env = match (self.runtime, command) {
+            (LocalRuntime::CriO, "start") => self.variant.resolved()?.env(),
+            _ => Vec::new(),
+        };
+        let out = run_streaming(&args, &env, echo).map_err(|source| NodeError::Spawn {
             script: script.clone(),
             source,
         })?;
@@ -287,6 +312,11 @@ impl Node {
 
     /// Starts the node (provisioning first when needed); returns the CRI socket.
     pub fn start(&self) -> Result<String, NodeError> {
+        if self.runtime == LocalRuntime::Containerd && self.variant.is_set() {
+            return Err(NodeError::Crio(
+                "--crio-conf and --hide-subids are for the CRI-O node (--runtime cri-o)".into(),
+            ));
+        }
         let out = self.script_with("start", self.crio_arg()?.as_deref())?;
         out.lines()
             .last()
@@ -331,6 +361,8 @@ impl Node {
             conmon: get("conmon"),
             oci_runtime: get("runtime"),
             subids_added: get("subids_added"),
+            subids: get("subids"),
+            dropins: get("dropins"),
         })
     }
 }
@@ -431,7 +463,7 @@ mod tests {
             "provision".as_ref(),
             dir.path().as_os_str(),
         ];
-        let out = run_streaming(&args, true).unwrap();
+        let out = run_streaming(&args, &[], true).unwrap();
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             format!("out provision {}\n", dir.path().display())
