@@ -176,7 +176,7 @@ pub fn unmet(req: &Requirements, facts: &Facts) -> Vec<String> {
                     let users: Vec<&str> = map.keys().map(String::as_str).collect();
                     let listed = if users.is_empty() { "none".to_string() } else { users.join(", ") };
                     out.push(if *want {
-                        format!("needs subordinate ids for user {user:?}, node has none (/etc/subuid has: {listed})")
+                        format!("needs subordinate ids for user {user:?}, node has none (its /etc/subuid, as the runtime sees it, has: {listed})")
                     } else {
                         format!("needs a node without subordinate ids for user {user:?}, node has them")
                     });
@@ -448,7 +448,7 @@ pub(crate) mod tests {
                 &f
             )
             .unwrap_err(),
-            "needs subordinate ids for user \"containers\", node has none (/etc/subuid has: root)"
+            "needs subordinate ids for user \"containers\", node has none (its /etc/subuid, as the runtime sees it, has: root)"
         );
         assert_eq!(
             check(&req(serde_json::json!({"openshift": true})), &f).unwrap_err(),
