@@ -739,7 +739,7 @@ async fn node_evidence_reads_the_host_view_through_docker_exec_on_kind() {
     let docker = dir.path().join("docker");
     std::fs::write(
         &docker,
-        format!("#!/bin/sh\necho \"$@\" > {}\nprintf 'pid 4242\\n--uid_map\\n         0     131072      65536\\n--gid_map\\n         0     131072      65536\\n--status\\nUid:\\t131072\\t131072\\t131072\\t131072\\nGid:\\t131072\\t131072\\t131072\\t131072\\n'\n", log.display()),
+        format!("#!/bin/sh\ncase \"$*\" in *--crio-config*) printf -- '--subuid\\ncontainers:100000:65536\\n--subgid\\ncontainers:100000:65536\\n--crio-config\\n[crio.runtime]\\nminimum_mappable_uid = -1\\n'; exit 0;; esac\necho \"$@\" > {}\nprintf 'pid 4242\\n--uid_map\\n         0     131072      65536\\n--gid_map\\n         0     131072      65536\\n--status\\nUid:\\t131072\\t131072\\t131072\\t131072\\nGid:\\t131072\\t131072\\t131072\\t131072\\n'\n", log.display()),
     )
     .unwrap();
     let mut perm = std::fs::metadata(&docker).unwrap().permissions();
@@ -770,6 +770,16 @@ async fn node_evidence_reads_the_host_view_through_docker_exec_on_kind() {
     };
     let target = KubeTarget::new(clients, Arc::new(maps_exec("0 131072 65536")), options).unwrap();
     let facts = target.facts().await.unwrap();
+    // The node's own facts, read on it once: subordinate ids and CRI-O's config.
+    let node = &facts.nodes[0];
+    assert_eq!(
+        node.subuids.as_ref().map(|m| m["containers"][0].start),
+        Some(100000)
+    );
+    assert_eq!(
+        facts.runtime.as_ref().and_then(|r| r.config.clone()),
+        Some(json!({"crio": {"runtime": {"minimum_mappable_uid": -1}}}))
+    );
     let plan = ExecPlan {
         templates: target.templates(&facts),
         probes: vec![ProbePlan::default()],

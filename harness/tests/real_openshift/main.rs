@@ -64,25 +64,31 @@ fn run_suite(kubeconfig: &Path, out: &Path, i: usize) -> Result<Run, String> {
     run_suite_with(kubeconfig, out, i, &[], None)
 }
 
-/// `extra` arguments and, with a kubelet, the state folder for the
-/// node-evidence shims (`oc debug node/…` → the node's CRI-O).
+/// `extra` arguments and, with a kubelet, the state folder and crio folder
+/// for the node-evidence shims (`oc debug node/…` → this host, `crictl` and
+/// `crio` → MicroShift's CRI-O).
 fn run_suite_with(
     kubeconfig: &Path,
     out: &Path,
     i: usize,
     extra: &[&str],
-    node_state: Option<&Path>,
+    node: Option<(&Path, &Path)>,
 ) -> Result<Run, String> {
     let json = out.join(format!("run{i}.json"));
     let junit = out.join(format!("run{i}.xml"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_userns-e2e"));
-    if let Some(state) = node_state {
+    if let Some((state, crio_bin)) = node {
         let shims = cluster::find()
             .map(|m| m.scripts.join("node-evidence"))
             .unwrap_or_default();
+        let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_openshift/shims");
         let path = std::env::var("PATH").unwrap_or_default();
-        cmd.env("PATH", format!("{}:{path}", shims.display()))
-            .env("MICROSHIFT_STATE", state);
+        cmd.env(
+            "PATH",
+            format!("{}:{}:{path}", shims.display(), ours.display()),
+        )
+        .env("MICROSHIFT_STATE", state)
+        .env("USERNS_E2E_CRIO_BIN", crio_bin);
     }
     let o = cmd
         .args([
@@ -401,7 +407,14 @@ fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
             let out = state.with_extension("kubelet-reports");
             let _ = std::fs::remove_dir_all(&out);
             std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-            let r = run_suite_with(&c.kubeconfig(), &out, 0, &["--node-evidence"], Some(&state));
+            let bin = dir.join("bin");
+            let r = run_suite_with(
+                &c.kubeconfig(),
+                &out,
+                0,
+                &["--node-evidence"],
+                Some((&state, &bin)),
+            );
             let _ = std::fs::remove_dir_all(&out);
             r
         });

@@ -539,7 +539,17 @@ impl KubeTarget {
             .split_once("://")
             .map(|(_, i)| i.to_string())
             .unwrap_or(id);
-        let shell = if self.openshift.load(std::sync::atomic::Ordering::Relaxed) {
+        let shell = self.node_shell(self.openshift.load(std::sync::atomic::Ordering::Relaxed));
+        tokio::task::spawn_blocking(move || node_evidence::read(&shell, &node, &id))
+            .await
+            .map_err(|e| TargetError::scenario_by("reading node evidence", e))?
+            .map_err(|e| TargetError::scenario_by(format!("node evidence from {node_name}"), e))
+    }
+
+    /// How `--node-evidence` reaches a node: `oc debug` on OpenShift, else
+    /// `docker exec` (kind).
+    fn node_shell(&self, openshift: bool) -> node_evidence::NodeShell {
+        if openshift {
             node_evidence::NodeShell::OcDebug {
                 program: self.options.oc.clone().unwrap_or_else(|| "oc".into()),
             }
@@ -551,11 +561,34 @@ impl KubeTarget {
                     .clone()
                     .unwrap_or_else(|| "docker".into()),
             }
+        }
+    }
+
+    /// With `--node-evidence`, the first node's subordinate ids and runtime
+    /// configuration, read on the node (the API reports neither).
+    async fn node_readout(&self, facts: &mut Facts, missing: &mut Vec<String>) {
+        let Some(node) = facts.nodes.first().and_then(|n| n.name.clone()) else {
+            return;
         };
-        tokio::task::spawn_blocking(move || node_evidence::read(&shell, &node, &id))
-            .await
-            .map_err(|e| TargetError::scenario_by("reading node evidence", e))?
-            .map_err(|e| TargetError::scenario_by(format!("node evidence from {node_name}"), e))
+        let shell = self.node_shell(facts.openshift.is_some());
+        let name = node.clone();
+        let r = tokio::task::spawn_blocking(move || node_evidence::read_facts(&shell, &name)).await;
+        match r {
+            Ok(Ok(readout)) => {
+                if let Some(n) = facts.nodes.first_mut() {
+                    n.subuids = readout.subuids;
+                    n.subgids = readout.subgids;
+                }
+                if let Some(rt) = facts.runtime.as_mut() {
+                    rt.config = readout.runtime_config;
+                }
+            }
+            Ok(Err(e)) => missing.push(format!(
+                "node facts from {node}: {}",
+                crate::targets::chain(&e)
+            )),
+            Err(e) => missing.push(format!("node facts from {node}: {e}")),
+        }
     }
 
     async fn delete_namespace(&self, name: &str) -> Result<(), kube::Error> {
@@ -865,6 +898,9 @@ impl Target for KubeTarget {
                 Ok(list) => o.sccs = list,
                 Err(e) => missing.push(unreadable("SecurityContextConstraints", &e)),
             }
+        }
+        if self.options.node_evidence {
+            self.node_readout(&mut facts, &mut missing).await;
         }
         facts.unreadable = missing;
         self.openshift.store(

@@ -1,9 +1,14 @@
 //! Optional host-side evidence (`--node-evidence`): the container process'
 //! `/proc/<pid>/uid_map`, gid_map and status read on the node itself —
-//! through `docker exec` on kind, `oc debug node/…` on OpenShift.
+//! through `docker exec` on kind, `oc debug node/…` on OpenShift — and, once
+//! per run, the node facts the API does not report: its subordinate ids and
+//! CRI-O's effective configuration (`crio status config`).
 
+use std::collections::BTreeMap;
+
+use crate::facts::SubIdRange;
 use crate::observation::HostView;
-use crate::parse::idmap;
+use crate::parse::{idmap, subid};
 
 /// How to reach a node's shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +30,57 @@ pub fn script(container_id: &str) -> String {
     )
 }
 
-/// The command line for a node.
+/// The script that reads the node's facts: `/etc/subuid`, `/etc/subgid` (a
+/// missing file prints nothing: no ranges) and CRI-O's configuration (nothing
+/// when the node has no `crio`).
+pub const FACTS_SCRIPT: &str = "echo '--subuid' && cat /etc/subuid 2>/dev/null; echo '--subgid' && cat /etc/subgid 2>/dev/null; echo '--crio-config' && crio status config 2>/dev/null; true";
+
+/// What [`FACTS_SCRIPT`] found on a node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeReadout {
+    pub subuids: Option<BTreeMap<String, Vec<SubIdRange>>>,
+    pub subgids: Option<BTreeMap<String, Vec<SubIdRange>>>,
+    /// CRI-O's effective configuration; `None` when the node printed none.
+    pub runtime_config: Option<serde_json::Value>,
+}
+
+/// Parses what [`FACTS_SCRIPT`] printed.
+pub fn parse_readout(output: &str, source: &str) -> NodeReadout {
+    let mut sections: BTreeMap<&str, String> = BTreeMap::new();
+    let mut section = None;
+    for line in output.lines() {
+        match line.trim() {
+            s @ ("--subuid" | "--subgid" | "--crio-config") => {
+                section = Some(s);
+                sections.entry(s).or_default();
+            }
+            _ => {
+                if let Some(s) = section {
+                    let buf = sections.entry(s).or_default();
+                    buf.push_str(line);
+                    buf.push('\n');
+                }
+            }
+        }
+    }
+    let ids = |k: &str| sections.get(k).and_then(|t| subid::parse(t).ok());
+    NodeReadout {
+        subuids: ids("--subuid"),
+        subgids: ids("--subgid"),
+        runtime_config: sections
+            .get("--crio-config")
+            .filter(|t| !t.trim().is_empty())
+            .and_then(|t| crate::targets::cri::runtime_view::parse_config(source, t).ok()),
+    }
+}
+
+/// The command line for a container's evidence on a node.
 pub fn command(shell: &NodeShell, node: &str, container_id: &str) -> (String, Vec<String>) {
-    let s = script(container_id);
+    shell_command(shell, node, script(container_id))
+}
+
+/// The command line that runs `s` on a node.
+fn shell_command(shell: &NodeShell, node: &str, s: String) -> (String, Vec<String>) {
     match shell {
         NodeShell::Docker { program } => (
             program.clone(),
@@ -97,9 +150,27 @@ pub enum EvidenceError {
     },
 }
 
-/// Runs the script on the node (blocking; call from spawn_blocking).
+/// Runs the evidence script on the node (blocking; call from spawn_blocking).
 pub fn read(shell: &NodeShell, node: &str, container_id: &str) -> Result<HostView, EvidenceError> {
-    let (program, args) = command(shell, node, container_id);
+    let out = run_on(shell, node, script(container_id))?;
+    Ok(parse(&out, &source_of(shell, node)))
+}
+
+/// Reads the node's facts (blocking; call from spawn_blocking).
+pub fn read_facts(shell: &NodeShell, node: &str) -> Result<NodeReadout, EvidenceError> {
+    let out = run_on(shell, node, FACTS_SCRIPT.to_string())?;
+    Ok(parse_readout(&out, &source_of(shell, node)))
+}
+
+fn source_of(shell: &NodeShell, node: &str) -> String {
+    match shell {
+        NodeShell::Docker { .. } => format!("docker exec {node}"),
+        NodeShell::OcDebug { .. } => format!("oc debug node/{node}"),
+    }
+}
+
+fn run_on(shell: &NodeShell, node: &str, s: String) -> Result<String, EvidenceError> {
+    let (program, args) = shell_command(shell, node, s);
     let out = duct::cmd(&program, &args)
         .stdout_capture()
         .stderr_capture()
@@ -116,16 +187,31 @@ pub fn read(shell: &NodeShell, node: &str, container_id: &str) -> Result<HostVie
             program,
         });
     }
-    let source = match shell {
-        NodeShell::Docker { .. } => format!("docker exec {node}"),
-        NodeShell::OcDebug { .. } => format!("oc debug node/{node}"),
-    };
-    Ok(parse(&String::from_utf8_lossy(&out.stdout), &source))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_readout_gives_subids_and_the_crio_config() {
+        let out = "--subuid\ncontainers:200000:65536\n--subgid\n--crio-config\n[crio.runtime]\n  default_sysctls = [\"net.ipv4.ping_group_range=0 2147483647\"]\n";
+        let r = parse_readout(out, "oc debug node/n");
+        let uids = r.subuids.unwrap();
+        assert_eq!(uids["containers"][0].start, 200000);
+        // An empty (or missing) /etc/subgid: known, with no ranges.
+        assert_eq!(r.subgids, Some(BTreeMap::new()));
+        assert_eq!(
+            r.runtime_config.unwrap()["crio"]["runtime"]["default_sysctls"][0],
+            "net.ipv4.ping_group_range=0 2147483647"
+        );
+        // No crio on the node: no config, and not an error.
+        let r = parse_readout("--subuid\n--subgid\n--crio-config\n", "docker exec n");
+        assert_eq!(r.runtime_config, None);
+        // Output that never reached the sections: nothing known.
+        assert_eq!(parse_readout("", "x"), NodeReadout::default());
+    }
 
     #[test]
     fn commands_and_parsing() {
