@@ -69,3 +69,13 @@ unmount_under() {
 remove_bridge() {
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE" 2>/dev/null || true; fi
 }
+
+# The first lines of `status` (the caller defines running and pid_of).
+status_head() {
+  if running; then
+    echo "state=running"; echo "pid=$(pid_of)"
+  else
+    echo "state=stopped"
+  fi
+  echo "socket=unix://$SOCK"; echo "dir=$DIR"; echo "bridge=$BRIDGE"
+}

@@ -391,12 +391,7 @@ stop() {
 }
 
 status() {
-  if running; then
-    echo "state=running"; echo "pid=$(pid_of)"
-  else
-    echo "state=stopped"
-  fi
-  echo "socket=unix://$SOCK"; echo "dir=$DIR"; echo "bridge=$BRIDGE"
+  status_head
   [ -f "$DIR/bin/VERSION" ] && echo "crio=$(cat "$DIR/bin/VERSION")"
   [ -f "$MARKER" ] && cat "$MARKER"
   [ -f "$DIR/run/runtime" ] && echo "runtime=$(cat "$DIR/run/runtime")"

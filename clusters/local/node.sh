@@ -141,12 +141,7 @@ stop() {
 }
 
 status() {
-  if running; then
-    echo "state=running"; echo "pid=$(pid_of)"
-  else
-    echo "state=stopped"
-  fi
-  echo "socket=unix://$SOCK"; echo "dir=$DIR"; echo "bridge=$BRIDGE"
+  status_head
   [ -f "$MARKER" ] && cat "$MARKER"
   running
 }

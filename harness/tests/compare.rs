@@ -1,7 +1,9 @@
 //! `compare` over a results file from the real local node and edited variants.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+#[path = "support/cli.rs"]
+mod cli;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -10,16 +12,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn compare(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .arg("compare")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    cli::run(std::iter::once("compare").chain(args.iter().copied()))
 }
 
 fn p(name: &str) -> String {

@@ -294,42 +294,48 @@ fn base(f: Fake) -> Fake {
         )
 }
 
+/// The routes of one pod `userns`: created Pending, then read once with each
+/// of `statuses`; its events listed once with each of `events`.
+fn pod_routes(f: Fake, statuses: Vec<Value>, events: Vec<Value>) -> Fake {
+    f.on(
+        Method::POST,
+        &format!("/api/v1/namespaces/{NS}/pods?"),
+        vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
+    )
+    .on(
+        Method::GET,
+        &format!("/api/v1/namespaces/{NS}/pods/userns"),
+        statuses
+            .into_iter()
+            .map(|st| (200, pod("userns", json!({}), st)))
+            .collect(),
+    )
+    .on(
+        Method::GET,
+        &format!("/api/v1/namespaces/{NS}/events?"),
+        events.into_iter().map(|l| (200, event_list(l))).collect(),
+    )
+}
+
 #[tokio::test]
 async fn admitted_pod_runs_and_exec_reads_the_maps() {
-    let fake = base(Fake::default())
-        .on(
-            Method::POST,
-            &format!("/api/v1/namespaces/{NS}/pods?"),
-            vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
-        )
-        .on(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NS}/pods/userns"),
-            vec![
-                (200, pod("userns", json!({}), pending_status())),
-                (200, pod("userns", json!({}), running_status())),
-            ],
-        )
-        .on(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NS}/events?"),
-            vec![(
-                200,
-                event_list(json!([event(
-                    "Scheduled",
-                    "Normal",
-                    "Successfully assigned userns-e2e-x7k2p/userns to crio-1.33-worker"
-                )])),
-            )],
-        )
-        .watch(
-            &format!("/api/v1/namespaces/{NS}/pods?"),
-            vec![json!({"type": "MODIFIED", "object": pod("userns", json!({}), running_status())})],
-        )
-        .watch(
-            &format!("/api/v1/namespaces/{NS}/events?"),
-            vec![Value::Null],
-        );
+    let fake = pod_routes(
+        base(Fake::default()),
+        vec![pending_status(), running_status()],
+        vec![json!([event(
+            "Scheduled",
+            "Normal",
+            "Successfully assigned userns-e2e-x7k2p/userns to crio-1.33-worker"
+        )])],
+    )
+    .watch(
+        &format!("/api/v1/namespaces/{NS}/pods?"),
+        vec![json!({"type": "MODIFIED", "object": pod("userns", json!({}), running_status())})],
+    )
+    .watch(
+        &format!("/api/v1/namespaces/{NS}/events?"),
+        vec![Value::Null],
+    );
     let (r, seen, facts) = execute(
         fake,
         maps_exec("         0     131072      65536"),
@@ -436,41 +442,22 @@ async fn scc_refusal_is_the_admission_observation() {
 #[tokio::test]
 async fn sandbox_failure_visible_only_as_an_event() {
     let msg = "Failed to create pod sandbox: rpc error: code = Unknown desc = error creating pod sandbox with name \"k8s_userns_userns-e2e-x7k2p_0b6e2c1a_0\": could not find enough available IDs";
-    let fake = base(Fake::default())
-        .on(
-            Method::POST,
-            &format!("/api/v1/namespaces/{NS}/pods?"),
-            vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
-        )
-        .on(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NS}/pods/userns"),
-            vec![(200, pod("userns", json!({}), pending_status()))],
-        )
-        .on(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NS}/events?"),
-            vec![
-                (
-                    200,
-                    event_list(json!([event("Scheduled", "Normal", "assigned")])),
-                ),
-                (
-                    200,
-                    event_list(json!([
-                        event("Scheduled", "Normal", "assigned"),
-                        event("FailedCreatePodSandBox", "Warning", msg)
-                    ])),
-                ),
-            ],
-        )
-        .watch(&format!("/api/v1/namespaces/{NS}/pods?"), vec![Value::Null])
-        .watch(
-            &format!("/api/v1/namespaces/{NS}/events?"),
-            vec![
-                json!({"type": "ADDED", "object": event("FailedCreatePodSandBox", "Warning", msg)}),
-            ],
-        );
+    let fake = pod_routes(
+        base(Fake::default()),
+        vec![pending_status()],
+        vec![
+            json!([event("Scheduled", "Normal", "assigned")]),
+            json!([
+                event("Scheduled", "Normal", "assigned"),
+                event("FailedCreatePodSandBox", "Warning", msg)
+            ]),
+        ],
+    )
+    .watch(&format!("/api/v1/namespaces/{NS}/pods?"), vec![Value::Null])
+    .watch(
+        &format!("/api/v1/namespaces/{NS}/events?"),
+        vec![json!({"type": "ADDED", "object": event("FailedCreatePodSandBox", "Warning", msg)})],
+    );
     let (r, _, _) = execute(
         fake,
         maps_exec(""),
@@ -581,27 +568,16 @@ async fn impersonation_headers_are_sent_for_the_scenario_account() {
 
 #[tokio::test]
 async fn timeout_gives_pending_and_deletes_the_namespace() {
-    let fake = base(Fake::default())
-        .on(
-            Method::POST,
-            &format!("/api/v1/namespaces/{NS}/pods?"),
-            vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
-        )
-        .on(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NS}/pods/userns"),
-            vec![(200, pod("userns", json!({}), pending_status()))],
-        )
-        .on(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NS}/events?"),
-            vec![(200, event_list(json!([])))],
-        )
-        .watch(&format!("/api/v1/namespaces/{NS}/pods?"), vec![Value::Null])
-        .watch(
-            &format!("/api/v1/namespaces/{NS}/events?"),
-            vec![Value::Null],
-        );
+    let fake = pod_routes(
+        base(Fake::default()),
+        vec![pending_status()],
+        vec![json!([])],
+    )
+    .watch(&format!("/api/v1/namespaces/{NS}/pods?"), vec![Value::Null])
+    .watch(
+        &format!("/api/v1/namespaces/{NS}/events?"),
+        vec![Value::Null],
+    );
     let (r, seen, _) = execute(
         fake,
         maps_exec(""),
@@ -745,22 +721,11 @@ async fn node_evidence_reads_the_host_view_through_docker_exec_on_kind() {
     let mut perm = std::fs::metadata(&docker).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
     std::fs::set_permissions(&docker, perm).unwrap();
-    let fake = base(Fake::default())
-        .on(
-            Method::POST,
-            &format!("/api/v1/namespaces/{NS}/pods?"),
-            vec![(201, pod("userns", json!({}), json!({"phase": "Pending"})))],
-        )
-        .on(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NS}/pods/userns"),
-            vec![(200, pod("userns", json!({}), running_status()))],
-        )
-        .on(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NS}/events?"),
-            vec![(200, event_list(json!([])))],
-        );
+    let fake = pod_routes(
+        base(Fake::default()),
+        vec![running_status()],
+        vec![json!([])],
+    );
     let (clients, _) = fake.start();
     let options = KubeOptions {
         server: "https://api".into(),

@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -12,16 +15,7 @@ fn repo() -> PathBuf {
 }
 
 fn validate(args: &[&Path]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .arg("validate")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    cli::run(std::iter::once(Path::new("validate")).chain(args.iter().copied()))
 }
 
 const GOOD: &str = "description: d\ncites: [x]\npods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {name: p}\n      spec:\n        containers: [{name: c, image: \"${image.busybox}\"}]\n    expect:\n      outcome: running\n";
@@ -184,51 +178,28 @@ fn the_committed_schema_is_current() {
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .args(["run", "--no-such-flag"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .args(["run", "--timeout", "500000000000y"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("above the limit of 1day"));
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .args([
-            "run",
-            "--target",
-            "cri",
-            "--socket",
-            "unix:///nonexistent.sock",
-            repo().join("scenarios").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent.sock"));
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .args([
-            "run",
-            "--as",
-            "test",
-            repo().join("scenarios").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--as cannot be used with --target local"));
+    let (code, _, _) = cli::run(["run", "--no-such-flag"]);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = cli::run(["run", "--timeout", "500000000000y"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("above the limit of 1day"));
+    let (code, _, _) = cli::run(["--help"]);
+    assert_eq!(code, 0);
+    let scenarios = repo().join("scenarios");
+    let scenarios = scenarios.to_str().unwrap();
+    let (code, _, stderr) = cli::run([
+        "run",
+        "--target",
+        "cri",
+        "--socket",
+        "unix:///nonexistent.sock",
+        scenarios,
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("/nonexistent.sock"));
+    let (code, _, stderr) = cli::run(["run", "--as", "test", scenarios]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--as cannot be used with --target local"));
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //! Missing shared folder: skipped with a message, a failure with `CI=true`.
 //! Needs root (it runs crio and makes user namespaces).
 
+#[path = "../support/leftovers.rs"]
+mod leftovers;
 mod versions;
 
 use std::path::{Path, PathBuf};

@@ -279,24 +279,7 @@ fn never_ran(
 
 /// Everything of a stopped node that can outlive it; empty when clean.
 pub fn leftovers(dir: &Path) -> Vec<String> {
-    let d = dir.display().to_string();
-    let mut out = Vec::new();
-    if let Ok(o) = Command::new("pgrep").args(["-af", &d]).output() {
-        out.extend(
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| !l.contains("pgrep"))
-                .map(|l| format!("process: {l}")),
-        );
-    }
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    out.extend(
-        mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&format!("{d}/")))
-            .map(|m| format!("mount: {m}")),
-    );
+    let mut out = crate::leftovers::node_leftovers(&Node::cri_o(dir, None));
     // CRI-O pins pod network namespaces under namespaces_dir (run/ns).
     for e in std::fs::read_dir(dir.join("run/ns"))
         .into_iter()
@@ -304,11 +287,6 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
         .flatten()
     {
         out.push(format!("namespace: {}", e.path().display()));
-    }
-    if let Some(b) = Node::cri_o(dir, None).status().ok().and_then(|s| s.bridge) {
-        if Path::new(&format!("/sys/class/net/{b}")).exists() {
-            out.push(format!("bridge: {b}"));
-        }
     }
     out
 }

@@ -6,6 +6,8 @@
 
 mod cri_cases;
 mod fault_cases;
+#[path = "../support/leftovers.rs"]
+mod leftovers;
 mod node_cases;
 
 use std::path::{Path, PathBuf};
@@ -32,35 +34,7 @@ fn node_dir(suffix: &str) -> PathBuf {
 
 /// Everything of a node that can outlive it, as lines; empty when clean.
 pub fn leftovers(dir: &Path) -> Vec<String> {
-    let d = dir.display().to_string();
-    let mut out = Vec::new();
-    if let Ok(o) = std::process::Command::new("pgrep")
-        .args(["-af", &d])
-        .output()
-    {
-        out.extend(
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| !l.contains("pgrep"))
-                .map(|l| format!("process: {l}")),
-        );
-    }
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    out.extend(
-        mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&format!("{d}/")))
-            .map(|m| format!("mount: {m}")),
-    );
-    if let Ok(status) = Node::new(dir).status() {
-        if let Some(b) = status.bridge {
-            if Path::new(&format!("/sys/class/net/{b}")).exists() {
-                out.push(format!("bridge: {b}"));
-            }
-        }
-    }
-    out
+    leftovers::node_leftovers(&Node::new(dir))
 }
 
 /// Waits for `child`, killing it when it outlives `limit`: nothing may hang.

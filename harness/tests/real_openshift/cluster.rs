@@ -219,23 +219,31 @@ impl Cluster {
         left
     }
 
-    /// Waits until a node reports Ready (the kubelet registered and its CNI is up).
-    pub fn wait_node_ready(&self, limit: std::time::Duration) -> Result<(), String> {
-        use k8s_openapi::api::core::v1::Node;
-        use kube::api::{Api, ListParams};
+    /// A runtime for blocking test code and an admin client of this cluster.
+    fn client(&self) -> Result<(tokio::runtime::Runtime, kube::Client), String> {
         let kc = self.kubeconfig();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        rt.block_on(async {
+        let client = rt.block_on(async {
             let config = kube::Config::from_custom_kubeconfig(
                 kube::config::Kubeconfig::read_from(&kc).map_err(|e| e.to_string())?,
                 &Default::default(),
             )
             .await
             .map_err(|e| e.to_string())?;
-            let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
+            kube::Client::try_from(config).map_err(|e| e.to_string())
+        })?;
+        Ok((rt, client))
+    }
+
+    /// Waits until a node reports Ready (the kubelet registered and its CNI is up).
+    pub fn wait_node_ready(&self, limit: std::time::Duration) -> Result<(), String> {
+        use k8s_openapi::api::core::v1::Node;
+        use kube::api::{Api, ListParams};
+        let (rt, client) = self.client()?;
+        rt.block_on(async {
             let nodes: Api<Node> = Api::all(client);
             let deadline = std::time::Instant::now() + limit;
             loop {
@@ -269,19 +277,8 @@ impl Cluster {
         use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
         use k8s_openapi::api::core::v1::ServiceAccount;
         use kube::api::{Api, PostParams};
-        let kc = self.kubeconfig();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let (rt, client) = self.client()?;
         rt.block_on(async move {
-            let config = kube::Config::from_custom_kubeconfig(
-                kube::config::Kubeconfig::read_from(&kc).map_err(|e| e.to_string())?,
-                &Default::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
             let sas: Api<ServiceAccount> = Api::namespaced(client, "default");
             let name = "userns-e2e-report-check";
             let sa: ServiceAccount =

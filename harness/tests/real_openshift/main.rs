@@ -60,6 +60,17 @@ struct Run {
     junit: PathBuf,
 }
 
+/// Every run here: the kube target as the OpenShift user `test`, 20 s a scenario.
+const RUN_AS_TEST: [&str; 7] = [
+    "run",
+    "--target",
+    "kube",
+    "--as",
+    "test",
+    "--timeout",
+    "20s",
+];
+
 fn run_suite(kubeconfig: &Path, out: &Path, i: usize) -> Result<Run, String> {
     run_suite_with(kubeconfig, out, i, &[], None)
 }
@@ -91,15 +102,7 @@ fn run_suite_with(
         .env("USERNS_E2E_CRIO_BIN", crio_bin);
     }
     let o = cmd
-        .args([
-            "run",
-            "--target",
-            "kube",
-            "--as",
-            "test",
-            "--timeout",
-            "20s",
-        ])
+        .args(RUN_AS_TEST)
         .args(extra)
         .arg("--kubeconfig")
         .arg(kubeconfig)
@@ -462,17 +465,8 @@ fn server_goes_away(
     use std::io::{BufRead, BufReader};
     let json = out.join("gone.json");
     let child = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .args([
-            "run",
-            "--target",
-            "kube",
-            "--as",
-            "test",
-            "--timeout",
-            "20s",
-            "--test-threads",
-            "1",
-        ])
+        .args(RUN_AS_TEST)
+        .args(["--test-threads", "1"])
         .arg("--kubeconfig")
         .arg(cluster.kubeconfig())
         .arg("--json")
