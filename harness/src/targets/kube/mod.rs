@@ -25,9 +25,10 @@ use self::exec::PodExec;
 use self::identity::Identity;
 use crate::facts::{
     Facts, HandlerFeatures, NodeFacts, OpenShiftFacts, RuntimeFacts, RuntimeName, TargetKind,
+    USERNS_GATE,
 };
 use crate::observation::{Admission, ExecResult, HostView, Observation, Outcome, PodObservation};
-use crate::parse::uid_range;
+use crate::parse::{feature_metrics, uid_range};
 use crate::plan::ExecPlan;
 use crate::scenario::{Account, Scenario};
 use crate::targets::lifecycle::{self, PodPlatform};
@@ -187,6 +188,8 @@ pub fn facts_of(
         kubernetes,
         openshift,
         feature_gates: BTreeMap::new(),
+        gate_sources: BTreeMap::new(),
+        host_view: false,
         nodes: nodes
             .iter()
             .map(|n| NodeFacts {
@@ -823,6 +826,73 @@ impl PodPlatform for KubeTarget {
     }
 }
 
+impl KubeTarget {
+    /// The user-namespace gates as this cluster has them, not as its version
+    /// suggests (MicroShift 4.19 can run with the gate on): the kubelet's
+    /// `kubernetes_feature_enabled` through the API server's node proxy, else
+    /// the API server's own (its gate decides whether `hostUsers: false` is
+    /// kept at all, and on single-process distributions it is the kubelet's
+    /// too). Neither readable: the version's defaults stay, and `unreadable`
+    /// says why.
+    async fn read_gates(&self, node: Option<&str>, facts: &mut Facts, missing: &mut Vec<String>) {
+        let mut sources = Vec::new();
+        if let Some(n) = node {
+            sources.push((
+                format!("/api/v1/nodes/{n}/proxy/metrics"),
+                format!("the kubelet's metrics (node proxy, node {n})"),
+            ));
+        }
+        sources.push((
+            "/metrics".to_string(),
+            "the API server's metrics".to_string(),
+        ));
+        let mut failed: Vec<String> = Vec::new();
+        for (path, source) in sources {
+            let text = match self.get_text(&path).await {
+                Ok(t) => t,
+                Err(e) => {
+                    failed.push(unreadable(&source, &e));
+                    continue;
+                }
+            };
+            let gates: BTreeMap<String, bool> = feature_metrics::feature_gates(&text)
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("UserNamespaces"))
+                .collect();
+            if gates.is_empty() {
+                failed.push(format!(
+                    "{source}: no UserNamespaces* gate in kubernetes_feature_enabled"
+                ));
+                continue;
+            }
+            let source = if failed.is_empty() {
+                source
+            } else {
+                format!("{source}; not {}", failed.join("; not "))
+            };
+            if let Some(on) = gates.get(USERNS_GATE) {
+                facts.sends_node_userns_mode = Some(*on);
+            }
+            for (gate, on) in gates {
+                facts.gate_sources.insert(gate.clone(), source.clone());
+                facts.feature_gates.insert(gate, on);
+            }
+            return;
+        }
+        missing.push(format!(
+            "feature gates (the Kubernetes version's defaults are used): {}",
+            failed.join("; ")
+        ));
+    }
+
+    async fn get_text(&self, path: &str) -> Result<String, kube::Error> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(kube::Error::HttpError)?;
+        self.client.request_text(req).await
+    }
+}
+
 /// A fact that could not be read, named with the server's answer.
 fn unreadable(what: &str, e: &kube::Error) -> String {
     match api_error(e) {
@@ -899,6 +969,10 @@ impl Target for KubeTarget {
                 Err(e) => missing.push(unreadable("SecurityContextConstraints", &e)),
             }
         }
+        let first_node = nodes.first().and_then(|n| n.metadata.name.clone());
+        self.read_gates(first_node.as_deref(), &mut facts, &mut missing)
+            .await;
+        facts.host_view = self.options.node_evidence;
         if self.options.node_evidence {
             self.node_readout(&mut facts, &mut missing).await;
         }
