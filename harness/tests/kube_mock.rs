@@ -289,6 +289,36 @@ async fn feature_gates_come_from_the_cluster_not_the_version() {
         source.starts_with("the API server's metrics; not the kubelet's metrics (node proxy, node crio-1.33-worker)"),
         "{source}"
     );
+
+    // The API server answers a dry run without hostUsers: its gate is off,
+    // and that wins over its own (start-time) metric.
+    let dropped = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "userns-e2e-gate-probe-x", "namespace": "default"}, "spec": {"containers": [{"name": "c", "image": "gate-probe"}]}});
+    let fake = facts_routes(
+        Fake::default().on(
+            Method::POST,
+            "/api/v1/namespaces/default/pods",
+            vec![(201, dropped)],
+        ),
+        false,
+    );
+    let (clients, seen) = fake.start();
+    let target = KubeTarget::new(clients, Arc::new(maps_exec("")), KubeOptions::default()).unwrap();
+    let facts = target.facts().await.unwrap();
+    assert_eq!(facts.sends_node_userns_mode, Some(false));
+    assert!(facts.gate_sources["UserNamespacesSupport"].starts_with("a server-side dry run"));
+    let probe = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|s| s.method == Method::POST)
+        .map(|s| s.body.clone())
+        .unwrap();
+    assert_eq!(probe["spec"]["hostUsers"], json!(false));
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|s| s.method == Method::POST && s.uri.contains("dryRun=All")));
 }
 
 fn scenario(extra: &str, pod_spec: &str) -> Scenario {
@@ -442,7 +472,7 @@ async fn admitted_pod_runs_and_exec_reads_the_maps() {
     );
     let created = seen
         .iter()
-        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun"))
         .unwrap();
     assert_eq!(
         created.body["spec"]["containers"][0]["image"],
@@ -492,7 +522,9 @@ async fn scc_refusal_is_the_admission_observation() {
     assert_eq!(o.pods[0].outcome, Outcome::NotCreated);
     assert_eq!(
         seen.iter()
-            .filter(|s| s.method == Method::POST && s.uri.contains("/pods"))
+            .filter(|s| s.method == Method::POST
+                && s.uri.contains("/pods")
+                && !s.uri.contains("dryRun"))
             .count(),
         1,
         "a 403 is not retried"
@@ -617,7 +649,7 @@ async fn impersonation_headers_are_sent_for_the_scenario_account() {
     assert_eq!(rb.body["subjects"][0]["name"], "test");
     let create = seen
         .iter()
-        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun"))
         .unwrap();
     assert_eq!(create.user.as_deref(), Some("test"));
     assert_eq!(
@@ -701,7 +733,7 @@ async fn openshift_is_detected_and_the_uid_range_becomes_a_template_value() {
     );
     let create = seen
         .iter()
-        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun"))
         .unwrap();
     assert_eq!(
         create.body["spec"]["securityContext"]["runAsUser"], 1000650000,
@@ -886,7 +918,9 @@ async fn server_errors_are_retried_then_reported_and_the_namespace_deleted() {
     );
     let creates = seen
         .iter()
-        .filter(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .filter(|s| {
+            s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun")
+        })
         .count();
     assert_eq!(creates, 4, "three retries after the first 500");
     assert!(seen
@@ -953,7 +987,7 @@ async fn a_forbidden_call_ends_the_scenario_with_the_servers_words() {
     assert!(e.contains("cannot create resource \"rolebindings\""), "{e}");
     assert!(!seen
         .iter()
-        .any(|s| s.method == Method::POST && s.uri.contains("/pods")));
+        .any(|s| s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun")));
     assert!(seen
         .iter()
         .any(|s| s.method == Method::DELETE && s.uri.contains(NS)));

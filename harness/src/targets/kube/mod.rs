@@ -829,60 +829,94 @@ impl PodPlatform for KubeTarget {
 impl KubeTarget {
     /// The user-namespace gates as this cluster has them, not as its version
     /// suggests (MicroShift 4.19 can run with the gate on): the kubelet's
-    /// `kubernetes_feature_enabled` through the API server's node proxy, else
-    /// the API server's own (its gate decides whether `hostUsers: false` is
-    /// kept at all, and on single-process distributions it is the kubelet's
-    /// too). Neither readable: the version's defaults stay, and `unreadable`
-    /// says why.
+    /// `kubernetes_feature_enabled` through the API server's node proxy; else
+    /// whether the API server keeps `hostUsers: false` in a server-side dry
+    /// run (it drops the field while its gate is off; on single-process
+    /// distributions such as MicroShift the kubelet shares that gate, and the
+    /// API server's own metric keeps the value it had at start); else the API
+    /// server's metric. None of them: the version's defaults stay, and
+    /// `unreadable` says why.
     async fn read_gates(&self, node: Option<&str>, facts: &mut Facts, missing: &mut Vec<String>) {
-        let mut sources = Vec::new();
-        if let Some(n) = node {
-            sources.push((
-                format!("/api/v1/nodes/{n}/proxy/metrics"),
-                format!("the kubelet's metrics (node proxy, node {n})"),
-            ));
-        }
-        sources.push((
-            "/metrics".to_string(),
-            "the API server's metrics".to_string(),
-        ));
         let mut failed: Vec<String> = Vec::new();
-        for (path, source) in sources {
-            let text = match self.get_text(&path).await {
-                Ok(t) => t,
-                Err(e) => {
-                    failed.push(unreadable(&source, &e));
-                    continue;
-                }
-            };
-            let gates: BTreeMap<String, bool> = feature_metrics::feature_gates(&text)
-                .into_iter()
-                .filter(|(k, _)| k.starts_with("UserNamespaces"))
-                .collect();
-            if gates.is_empty() {
-                failed.push(format!(
-                    "{source}: no UserNamespaces* gate in kubernetes_feature_enabled"
-                ));
-                continue;
+        let mut found: Option<(BTreeMap<String, bool>, String)> = None;
+        if let Some(n) = node {
+            let source = format!("the kubelet's metrics (node proxy, node {n})");
+            match self
+                .gates_from_metrics(&format!("/api/v1/nodes/{n}/proxy/metrics"))
+                .await
+            {
+                Ok(g) => found = Some((g, source)),
+                Err(why) => failed.push(format!("{source}: {why}")),
             }
-            let source = if failed.is_empty() {
-                source
-            } else {
-                format!("{source}; not {}", failed.join("; not "))
-            };
-            if let Some(on) = gates.get(USERNS_GATE) {
-                facts.sends_node_userns_mode = Some(*on);
-            }
-            for (gate, on) in gates {
-                facts.gate_sources.insert(gate.clone(), source.clone());
-                facts.feature_gates.insert(gate, on);
-            }
-            return;
         }
-        missing.push(format!(
-            "feature gates (the Kubernetes version's defaults are used): {}",
-            failed.join("; ")
-        ));
+        if found.is_none() {
+            let source = "a server-side dry run of a hostUsers: false pod".to_string();
+            match self.host_users_kept().await {
+                Ok(kept) => {
+                    found = Some((BTreeMap::from([(USERNS_GATE.to_string(), kept)]), source))
+                }
+                Err(e) => failed.push(unreadable(&source, &e)),
+            }
+        }
+        if found.is_none() {
+            let source = "the API server's metrics".to_string();
+            match self.gates_from_metrics("/metrics").await {
+                Ok(g) => found = Some((g, source)),
+                Err(why) => failed.push(format!("{source}: {why}")),
+            }
+        }
+        let Some((gates, source)) = found else {
+            missing.push(format!(
+                "feature gates (the Kubernetes version's defaults are used): {}",
+                failed.join("; ")
+            ));
+            return;
+        };
+        let source = if failed.is_empty() {
+            source
+        } else {
+            format!("{source}; not {}", failed.join("; not "))
+        };
+        if let Some(on) = gates.get(USERNS_GATE) {
+            facts.sends_node_userns_mode = Some(*on);
+        }
+        for (gate, on) in gates {
+            facts.gate_sources.insert(gate.clone(), source.clone());
+            facts.feature_gates.insert(gate, on);
+        }
+    }
+
+    /// The `UserNamespaces*` gates a component's metrics report.
+    async fn gates_from_metrics(&self, path: &str) -> Result<BTreeMap<String, bool>, String> {
+        let text = self.get_text(path).await.map_err(|e| match api_error(&e) {
+            Some((code, message)) => format!("{message} ({code})"),
+            None => e.to_string(),
+        })?;
+        let gates: BTreeMap<String, bool> = feature_metrics::feature_gates(&text)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("UserNamespaces"))
+            .collect();
+        if gates.is_empty() {
+            return Err("no UserNamespaces* gate in kubernetes_feature_enabled".into());
+        }
+        Ok(gates)
+    }
+
+    /// Whether the API server keeps `hostUsers: false` on a pod (dry run in
+    /// `default`: nothing is stored).
+    async fn host_users_kept(&self) -> Result<bool, kube::Error> {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"generateName": "userns-e2e-gate-probe-"},
+            "spec": {"hostUsers": false, "containers": [{"name": "c", "image": "gate-probe"}]}
+        }))
+        .map_err(kube::Error::SerdeError)?;
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), "default");
+        let pp = PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        };
+        let created = pods.create(&pp, &pod).await?;
+        Ok(created.spec.and_then(|s| s.host_users) == Some(false))
     }
 
     async fn get_text(&self, path: &str) -> Result<String, kube::Error> {
