@@ -788,7 +788,15 @@ fn openshift_versions_compare() -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     let wrong = predicted::unpredicted(&c, &scenarios, &runs);
     if !wrong.is_empty() {
-        return Err(format!("4.19 vs 5.0:\n{}\n{text}", wrong.join("\n")));
+        // Keep the two runs for whoever reads the failure.
+        let kept = cluster::state_dir().with_extension("compare-failed");
+        let _ = std::fs::remove_dir_all(&kept);
+        let _ = std::fs::rename(compare_dir(), &kept);
+        return Err(format!(
+            "4.19 vs 5.0 (runs kept in {}):\n{}\n{text}",
+            kept.display(),
+            wrong.join("\n")
+        ));
     }
     let differing: Vec<&str> = c["rows"]
         .as_array()
