@@ -32,7 +32,24 @@ pub struct CompareArgs {
 }
 
 pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
+    if args.label.len() > args.results.len() {
+        return Err(CliError::Usage(format!(
+            "{} labels for {} results files",
+            args.label.len(),
+            args.results.len()
+        )));
+    }
     let mut runs = Vec::new();
+    // The baseline is the first column of the comparison, so the matrix, the
+    // JSON, the HTML and the change list below are one computation.
+    if let Some(p) = &args.baseline {
+        let results = json::read(p).map_err(CliError::Usage)?;
+        runs.push(Run {
+            label: format!("baseline: {}", compare::default_label(&results)),
+            results,
+        });
+    }
+    let first = runs.len();
     for (i, p) in args.results.iter().enumerate() {
         // The reader's message names the file and the place.
         let results = json::read(p).map_err(CliError::Usage)?;
@@ -42,13 +59,6 @@ pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
             .cloned()
             .unwrap_or_else(|| compare::default_label(&results));
         runs.push(Run { label, results });
-    }
-    if args.label.len() > runs.len() {
-        return Err(CliError::Usage(format!(
-            "{} labels for {} results files",
-            args.label.len(),
-            runs.len()
-        )));
     }
     let c = compare::compare(&runs);
     let md = compare::markdown(&c);
@@ -72,21 +82,18 @@ pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
     let Some(base_path) = &args.baseline else {
         return Ok(Status::Ok);
     };
-    let baseline = json::read(base_path).map_err(CliError::Usage)?;
     let mut changed = false;
-    for run in &runs {
-        let changes = compare::changes_against(&baseline, &run.results);
+    for (i, label) in c.labels.iter().enumerate().skip(first) {
+        let changes = compare::changes_against(&c, 0, i);
         if changes.is_empty() {
             eprintln!(
-                "{}: no change against the baseline {}",
-                run.label,
+                "{label}: no change against the baseline {}",
                 base_path.display()
             );
         } else {
             changed = true;
             eprintln!(
-                "{}: {} change(s) against the baseline {}:",
-                run.label,
+                "{label}: {} change(s) against the baseline {}:",
                 changes.len(),
                 base_path.display()
             );
