@@ -161,6 +161,21 @@ pub struct SccFact {
     pub user_namespace_level: Option<String>,
 }
 
+/// The host ids the kubelet hands out to pods with `hostUsers: false`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeletIdRange {
+    /// First host id of the range.
+    pub first: u64,
+    /// How many host ids it spans.
+    pub count: u64,
+    /// Host ids per pod (one slot).
+    pub ids_per_pod: u32,
+    /// Where the range came from: the node's `kubelet` subordinate ids, or
+    /// the kubelet's default without them.
+    pub source: String,
+}
+
 /// Everything a target reported, probed once per run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -190,6 +205,10 @@ pub struct Facts {
     /// then the default for scenarios that do not say.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kubelet_emulated: bool,
+    /// The kubelet's user-namespace id range, where the target knows it
+    /// (cri, local: the range the emulated kubelet takes its slots from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet_ids: Option<KubeletIdRange>,
     /// Facts the target could not read, each naming what and why (e.g. a
     /// 403 listing nodes): requirements on them then skip, and the run says so.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

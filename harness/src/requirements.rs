@@ -351,6 +351,7 @@ pub(crate) mod tests {
             }],
             sends_node_userns_mode: Some(true),
             kubelet_emulated: false,
+            kubelet_ids: None,
             unreadable: Vec::new(),
         }
     }

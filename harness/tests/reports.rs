@@ -147,6 +147,7 @@ pub fn sample() -> RunResults {
             }],
             sends_node_userns_mode: Some(true),
             kubelet_emulated: false,
+            kubelet_ids: None,
             unreadable: Vec::new(),
         },
         summary: Summary::of(&results),
