@@ -65,12 +65,26 @@ pub fn new_run_id() -> String {
     format!("{}-{}", millis, std::process::id())
 }
 
-/// Lists the selected scenarios the way `cargo test -- --list` does, without a target.
-pub fn list(scenarios: &[Scenario], selection: &Selection) {
-    let trials = scenarios
+/// The scenarios as trials that do nothing: for listing and counting.
+fn idle_trials(scenarios: &[Scenario]) -> Vec<Trial> {
+    scenarios
         .iter()
         .map(|s| Trial::test(s.id.clone(), || Ok(())).with_kind(s.topic.clone()))
-        .collect();
+        .collect()
+}
+
+/// How many scenarios the selection keeps, by libtest's own rule, without a target.
+pub fn selected_count(scenarios: &[Scenario], selection: &Selection) -> usize {
+    let args = selection.arguments();
+    idle_trials(scenarios)
+        .iter()
+        .filter(|t| !args.is_filtered_out(t))
+        .count()
+}
+
+/// Lists the selected scenarios the way `cargo test -- --list` does, without a target.
+pub fn list(scenarios: &[Scenario], selection: &Selection) {
+    let trials = idle_trials(scenarios);
     let mut args = selection.arguments();
     args.list = true;
     let _ = libtest_mimic::run(&args, trials);

@@ -232,3 +232,67 @@ fn the_local_node_without_root_exits_3_saying_so() {
         assert!(err.contains("needs root"), "{args:?}: {err}");
     }
 }
+
+/// Issue 22: a mistyped path runs nothing and must not pass. It fails with
+/// exit 4 and the reason before the target is touched (a socket that does
+/// not exist would be exit 3); `--no-tests` opts out.
+#[test]
+fn a_run_that_selects_nothing_exits_4_saying_why() {
+    let scenarios = repo().join("scenarios");
+    let scenarios = scenarios.to_str().unwrap();
+    let cri = ["--target", "cri", "--socket", "unix:///nonexistent.sock"];
+    let run = |extra: &[&str]| {
+        cli::run(
+            ["run"]
+                .iter()
+                .chain(&cri)
+                .chain(&[scenarios])
+                .chain(extra)
+                .copied(),
+        )
+    };
+    // `scenario/` for `scenarios/`: not a path, so it is the filter.
+    let (code, _, err) = run(&["scenario/"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("no scenario selected: the filter \"scenario/\" matched none of the"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\"scenario/\" looks like a path, but no such file or folder exists"),
+        "{err}"
+    );
+    assert!(err.contains("--no-tests=warn"), "{err}");
+    assert!(
+        !err.contains("nonexistent.sock"),
+        "the target was not touched: {err}"
+    );
+    // A plain word that matches nothing, and --skip that leaves nothing.
+    let (code, _, err) = run(&["no-such-scenario-name"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(!err.contains("looks like a path"), "{err}");
+    let (code, _, err) = run(&["--skip", "/"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("--skip [\"/\"] left none of the"), "{err}");
+    // An existing folder without scenario files is bad input already.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, err) = cli::run(
+        ["run"]
+            .iter()
+            .chain(&cri)
+            .copied()
+            .chain([empty.path().to_str().unwrap()]),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no scenario files (*.yaml) found"), "{err}");
+    // warn: says so and goes on to the target; pass: goes on silently.
+    let (code, _, err) = run(&["scenario/", "--no-tests", "warn"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("warning: no scenario selected"), "{err}");
+    let (code, _, err) = run(&["scenario/", "--no-tests=pass"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(!err.contains("no scenario selected"), "{err}");
+    // A filter that selects something is not affected.
+    let (code, _, err) = run(&["host-users"]);
+    assert_eq!(code, 3, "{err}");
+}
