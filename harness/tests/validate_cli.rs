@@ -296,3 +296,44 @@ fn a_run_that_selects_nothing_exits_4_saying_why() {
     let (code, _, err) = run(&["host-users"]);
     assert_eq!(code, 3, "{err}");
 }
+
+/// Issue 22: every mistake of a file in one pass, each with its place and
+/// field path, in file order; unknown fields get the nearest known name.
+#[test]
+fn validate_reports_every_error_of_a_file_with_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("three-mistakes.yaml");
+    // A wrong type (timeout), an unknown scenario field with a typo
+    // (`serail`), an unknown pod field (`hostUsrs`), and a second unknown
+    // field at the same level (`expct`).
+    let text = GOOD
+        .replace(
+            "description: d\n",
+            "description: d\ntimeout: [30s]\nserail: true\n",
+        )
+        .replace("      spec:\n", "      spec:\n        hostUsrs: false\n")
+        .replace("    expect:\n", "    expct: {}\n    expect:\n");
+    std::fs::write(&file, &text).unwrap();
+    let (code, _, err) = validate(&[&file]);
+    assert_eq!(code, 2, "{err}");
+    let report = err.replace(&dir.path().display().to_string(), "DIR");
+    insta::assert_snapshot!("every_error_of_a_file", report);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 5, "{report}");
+    assert!(
+        lines[0].starts_with("error: DIR/three-mistakes.yaml:2:1: at timeout: invalid type"),
+        "{report}"
+    );
+    assert!(
+        lines[1].contains(":3:1: at serail: unknown field `serail`")
+            && lines[1].ends_with("did you mean `serial`?"),
+        "{report}"
+    );
+    assert!(lines[2].contains("at pods[0].pod.spec.hostUsrs: unknown field `hostUsrs` in v1.Pod; did you mean `hostUsers`?"), "{report}");
+    assert!(
+        lines[3].contains("at pods[0].expct: unknown field `expct`")
+            && lines[3].ends_with("did you mean `expect`?"),
+        "{report}"
+    );
+    assert_eq!(lines[4], "4 error(s)");
+}
