@@ -29,8 +29,6 @@ pub struct Selection {
     pub test_threads: Option<usize>,
     /// libtest's terse output (one character per scenario).
     pub quiet: bool,
-    /// No libtest lines at all (a live progress line replaces them).
-    pub silent: bool,
 }
 
 impl Selection {
@@ -42,7 +40,6 @@ impl Selection {
             list: self.list,
             test_threads: self.test_threads,
             quiet: self.quiet,
-            logfile: self.silent.then(|| "/dev/null".to_string()),
             ..Arguments::default()
         }
     }
@@ -110,7 +107,11 @@ impl Suite {
     /// Runs the selected scenarios and returns the results of those that ran
     /// or were skipped (filtered-out scenarios are absent).
     pub fn run(self: &Arc<Self>, scenarios: &[Scenario], selection: &Selection) -> RunResults {
-        self.run_with_progress(scenarios, selection, Arc::new(crate::progress::Lines))
+        self.run_with_progress(
+            scenarios,
+            selection,
+            Arc::new(crate::progress::Lines::new(selection.quiet)),
+        )
     }
 
     /// `run`, telling `progress` what starts and finishes.
@@ -152,7 +153,9 @@ impl Suite {
                 .with_kind(kind)
             })
             .collect::<Vec<_>>();
-        let args = selection.arguments();
+        let mut args = selection.arguments();
+        // `progress` prints the lines (saying `skipped`, not libtest's `ignored`).
+        args.logfile = Some("/dev/null".to_string());
         progress.begin(trials.iter().filter(|t| !args.is_filtered_out(t)).count());
         // Our own results decide the exit code, not libtest's conclusion.
         let _ = libtest_mimic::run(&args, trials);

@@ -337,3 +337,16 @@ fn validate_reports_every_error_of_a_file_with_suggestions() {
     );
     assert_eq!(lines[4], "4 error(s)");
 }
+
+/// Issue 22: words: one file is one file.
+#[test]
+fn validate_counts_files_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.yaml");
+    std::fs::write(&one, GOOD).unwrap();
+    let (code, out, err) = validate(&[&one]);
+    assert_eq!((code, out.as_str()), (0, "ok: 1 scenario file\n"), "{err}");
+    std::fs::write(dir.path().join("two.yaml"), GOOD).unwrap();
+    let (code, out, err) = validate(&[dir.path()]);
+    assert_eq!((code, out.as_str()), (0, "ok: 2 scenario files\n"), "{err}");
+}

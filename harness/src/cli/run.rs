@@ -122,7 +122,6 @@ pub fn run(args: RunArgs) -> Result<Status, CliError> {
         list: args.list,
         test_threads: args.test_threads,
         quiet: args.quiet,
-        silent: false,
     };
     if args.list {
         runner::list(&scenarios, &selection);
@@ -157,13 +156,9 @@ fn run_on_target(
 ) -> Result<Status, CliError> {
     // On a terminal a live line replaces libtest's lines; elsewhere (CI) and
     // with --quiet, libtest's output as before.
-    let mut selection = selection.clone();
     let progress: Arc<dyn Progress> = match LiveLine::on_terminal().filter(|_| !args.quiet) {
-        Some(line) => {
-            selection.silent = true;
-            Arc::new(line)
-        }
-        None => Arc::new(Lines),
+        Some(line) => Arc::new(line),
+        None => Arc::new(Lines::new(args.quiet)),
     };
     let (target, facts) = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;
@@ -199,7 +194,7 @@ fn run_on_target(
             }
         }
     });
-    let results = suite.run_with_progress(scenarios, &selection, progress);
+    let results = suite.run_with_progress(scenarios, selection, progress);
     on_interrupt.abort();
     write_reports(args, &results)?;
     let s = &results.summary;
