@@ -111,6 +111,23 @@ pub struct RuntimeFacts {
     pub config: Option<serde_json::Value>,
 }
 
+impl RuntimeFacts {
+    /// The version as every report and message shows it: the parsed,
+    /// normalised `major.minor.patch` (`2.1.9`, not `2.1.9+unknown` or
+    /// `v2.1.9`), else the raw text; the raw one stays in `reported_version`.
+    pub fn shown_version(&self) -> String {
+        self.version
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| self.reported_version.clone())
+    }
+
+    /// `containerd 2.1.9`.
+    pub fn shown(&self) -> String {
+        format!("{} {}", self.reported_name, self.shown_version())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HandlerFeatures {
@@ -229,10 +246,7 @@ impl Facts {
     /// A one-line label for reports: `containerd 2.1.9 (local)`.
     pub fn label(&self) -> String {
         match &self.runtime {
-            Some(r) => format!(
-                "{} {} ({})",
-                r.reported_name, r.reported_version, self.target
-            ),
+            Some(r) => format!("{} ({})", r.shown(), self.target),
             None => format!("unknown runtime ({})", self.target),
         }
     }

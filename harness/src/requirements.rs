@@ -25,7 +25,7 @@ pub fn default_gate(name: &str, k8s: &Version) -> Option<bool> {
 
 fn runtime_label(facts: &Facts) -> String {
     match &facts.runtime {
-        Some(r) => format!("{} {}", r.reported_name, r.reported_version),
+        Some(r) => r.shown(),
         None => "no runtime".into(),
     }
 }

@@ -112,7 +112,13 @@ pub fn run_page(results: &RunResults) -> String {
             "runtime",
             env.runtime
                 .as_ref()
-                .map(|r| format!("{} {}", r.reported_name, r.reported_version))
+                .map(|r| {
+                    if r.shown_version() == r.reported_version {
+                        r.shown()
+                    } else {
+                        format!("{} (reported as {:?})", r.shown(), r.reported_version)
+                    }
+                })
                 .unwrap_or_else(|| "unknown".into()),
         ),
     ];
