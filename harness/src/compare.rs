@@ -19,9 +19,54 @@ pub struct Run {
     pub results: RunResults,
 }
 
-/// A label for a run: `containerd 2.1.9 (local)`.
+/// A label for a run: its `run --label`, else `containerd 2.1.9 (local)`.
 pub fn default_label(r: &RunResults) -> String {
-    r.environment.label()
+    r.label.clone().unwrap_or_else(|| r.environment.label())
+}
+
+/// Makes equal labels distinct by what differs between their runs: the
+/// results file's name, else the start time, else the run id. `sources[i]`
+/// is run i's results file. Two runs of one runtime would otherwise share a
+/// column title, and a reader could not tell which is which.
+pub fn distinct_labels(labels: &mut [String], runs: &[&RunResults], sources: &[String]) {
+    let file_name = |i: usize| {
+        sources
+            .get(i)
+            .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+            .unwrap_or_default()
+    };
+    let fields: [&dyn Fn(usize) -> String; 3] = [
+        &file_name,
+        &|i| {
+            runs.get(i)
+                .map(|r| r.started_at.clone())
+                .unwrap_or_default()
+        },
+        &|i| {
+            runs.get(i)
+                .and_then(|r| r.run_id.clone())
+                .map(|id| format!("run {id}"))
+                .unwrap_or_else(|| format!("#{}", i + 1))
+        },
+    ];
+    let same: Vec<usize> = (0..labels.len())
+        .filter(|&i| labels.iter().filter(|l| **l == labels[i]).count() > 1)
+        .collect();
+    if same.is_empty() {
+        return;
+    }
+    // The first field whose values tell every clashing run apart.
+    let field = fields
+        .iter()
+        .find(|f| {
+            let values: BTreeSet<String> = same.iter().map(|&i| f(i)).collect();
+            values.len() == same.len() && !values.contains("")
+        })
+        .unwrap_or(&fields[2]);
+    for i in same {
+        let extra = field(i);
+        labels[i] = format!("{} · {extra}", labels[i]);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -170,6 +170,7 @@ impl Suite {
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
             run_id: Some(self.run_id.clone()),
+            label: None,
             environment: self.facts.clone(),
             summary: Summary::of(&results),
             results,

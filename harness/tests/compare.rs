@@ -326,3 +326,64 @@ fn another_error_or_map_line_is_a_change_in_every_format() {
     assert!(html.contains("; 2 differ"), "{html}");
     assert_eq!(html.matches("data-changed=\"yes\"").count(), 2);
 }
+
+/// The column titles of a comparison's JSON.
+fn labels(args: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("c.json");
+    let mut all = args.to_vec();
+    all.extend(["--json", json.to_str().unwrap()]);
+    let (code, _, err) = compare(&all);
+    assert_eq!(code, 0, "{err}");
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    serde_json::from_value(c["labels"].clone()).unwrap()
+}
+
+/// Issue 22: two runs of one runtime get columns that tell them apart: the
+/// `run --label` stored in the results, else the file name, else the start
+/// time or the run id.
+#[test]
+fn runs_of_one_runtime_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = p("containerd-2.1.9.json");
+    let copy = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&a).unwrap()).unwrap();
+        edit(&mut v);
+        let path = dir.path().join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path.display().to_string()
+    };
+    let b = copy("tonight.json", &|_| {});
+    assert_eq!(
+        labels(&[&a, &b]),
+        [
+            "containerd 2.1.9 (local) · containerd-2.1.9.json",
+            "containerd 2.1.9 (local) · tonight.json"
+        ]
+    );
+    let sub = dir.path().join("other");
+    std::fs::create_dir(&sub).unwrap();
+    let later = copy("other/containerd-2.1.9.json", &|v| {
+        v["startedAt"] = "2026-12-04T15:00:00Z".into()
+    });
+    let l = labels(&[&a, &later]);
+    assert!(l[1].ends_with(" · 2026-12-04T15:00:00Z"), "{l:?}");
+    assert_ne!(l[0], l[1]);
+    let labelled = copy("labelled.json", &|v| {
+        v["label"] = "after the upgrade".into()
+    });
+    assert_eq!(
+        labels(&[&a, &labelled]),
+        ["containerd 2.1.9 (local)", "after the upgrade"]
+    );
+    let same = labels(&[&a, &a]);
+    assert_eq!(
+        same,
+        [
+            "containerd 2.1.9 (local) · #1",
+            "containerd 2.1.9 (local) · #2"
+        ]
+    );
+}

@@ -125,6 +125,7 @@ pub fn sample() -> RunResults {
         started_at: "2026-11-22T15:00:00Z".into(),
         duration_ms: 5210,
         run_id: None,
+        label: None,
         environment: Facts {
             target: TargetKind::Local,
             endpoint: "unix:///var/lib/userns-e2e/node/run/containerd.sock".into(),

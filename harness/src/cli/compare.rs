@@ -40,6 +40,7 @@ pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
         )));
     }
     let mut runs = Vec::new();
+    let mut sources = Vec::new();
     // The baseline is the first column of the comparison, so the matrix, the
     // JSON, the HTML and the change list below are one computation.
     if let Some(p) = &args.baseline {
@@ -48,6 +49,7 @@ pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
             label: format!("baseline: {}", compare::default_label(&results)),
             results,
         });
+        sources.push(p.display().to_string());
     }
     let first = runs.len();
     for (i, p) in args.results.iter().enumerate() {
@@ -59,6 +61,14 @@ pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
             .cloned()
             .unwrap_or_else(|| compare::default_label(&results));
         runs.push(Run { label, results });
+        sources.push(p.display().to_string());
+    }
+    let mut labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
+    let results: Vec<&crate::report::results::RunResults> =
+        runs.iter().map(|r| &r.results).collect();
+    compare::distinct_labels(&mut labels, &results, &sources);
+    for (run, label) in runs.iter_mut().zip(labels) {
+        run.label = label;
     }
     let c = compare::compare(&runs);
     let md = compare::markdown(&c);

@@ -50,6 +50,10 @@ pub struct RunArgs {
     /// How many scenarios run at once (default: the number of CPUs).
     #[arg(long)]
     pub test_threads: Option<usize>,
+    /// A name for this run, stored in the results: `compare` uses it as the
+    /// run's column (e.g. `--label nightly`, `--label before-upgrade`).
+    #[arg(long)]
+    pub label: Option<String>,
     /// What a run that selects no scenario does: `fail` (exit 4, before the
     /// target is touched), `warn` (say so, then run and exit 0) or `pass`.
     #[arg(long, value_enum, default_value_t = NoTests::Fail)]
@@ -194,7 +198,8 @@ fn run_on_target(
             }
         }
     });
-    let results = suite.run_with_progress(scenarios, selection, progress);
+    let mut results = suite.run_with_progress(scenarios, selection, progress);
+    results.label = args.label.clone();
     on_interrupt.abort();
     write_reports(args, &results)?;
     let s = &results.summary;
