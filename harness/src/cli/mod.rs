@@ -27,7 +27,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios against a target and write reports.
-    Run(run::RunArgs),
+    // Boxed: its flags outweigh every other command's by far.
+    Run(Box<run::RunArgs>),
     /// List scenarios with their requirements.
     List(validate::ListArgs),
     /// Check scenario files without running them.
@@ -104,7 +105,7 @@ pub fn main() -> i32 {
     };
     init_tracing(cli.verbose);
     let result = match cli.command {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(*a),
         Command::List(a) => validate::list(a),
         Command::Validate(a) => validate::validate(a),
         Command::Schema(a) => validate::schema(a),

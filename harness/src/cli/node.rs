@@ -87,6 +87,13 @@ pub fn node(args: NodeArgs) -> Result<Status, CliError> {
     Ok(Status::Ok)
 }
 
+/// A version as reports show it (`2.1.9`, see `RuntimeFacts::shown_version`).
+fn shown(version: &str) -> String {
+    crate::version::Version::parse(version)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| version.to_string())
+}
+
 fn status_text(s: &NodeStatus, dir: &Path) -> String {
     let mut out = vec![if s.running { "running" } else { "stopped" }.to_string()];
     if let Some(pid) = s.pid {
@@ -95,10 +102,12 @@ fn status_text(s: &NodeStatus, dir: &Path) -> String {
     out.push(format!("socket: {}", s.socket));
     out.push(format!("folder: {}", dir.display()));
     out.push(match (&s.containerd, &s.crio, &s.runc) {
-        (Some(c), _, Some(r)) => format!("containerd {c}, runc {r}"),
+        (Some(c), _, Some(r)) => format!("containerd {}, runc {}", shown(c), shown(r)),
         (_, Some(c), Some(r)) => format!(
-            "CRI-O {c}, conmon {}, runc {r}, OCI runtime {}",
-            s.conmon.as_deref().unwrap_or("?"),
+            "CRI-O {}, conmon {}, runc {}, OCI runtime {}",
+            shown(c),
+            s.conmon.as_deref().map(shown).as_deref().unwrap_or("?"),
+            shown(r),
             s.oci_runtime.as_deref().unwrap_or("not started yet")
         ),
         _ => "not provisioned yet".into(),
@@ -115,4 +124,23 @@ fn status_text(s: &NodeStatus, dir: &Path) -> String {
         ));
     }
     out.join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 22: `node status` shows versions as the reports do.
+    #[test]
+    fn status_shows_normalised_versions() {
+        let s = NodeStatus {
+            running: true,
+            socket: "unix:///x.sock".into(),
+            containerd: Some("2.1.9~ds1-1+b2".into()),
+            runc: Some("v1.3.6".into()),
+            ..Default::default()
+        };
+        let text = status_text(&s, Path::new("/n"));
+        assert!(text.contains("containerd 2.1.9, runc 1.3.6\n"), "{text}");
+    }
 }

@@ -12,7 +12,7 @@ use crate::runner::{self, Selection, Suite};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 all passed or skipped, 1 a scenario failed or errored, 2 bad input or usage, 3 the target is unusable, 130 interrupted (reports written)."
+    after_help = "Exit codes: 0 all passed or skipped, 1 a scenario failed or errored, 2 bad input or usage, 3 the target is unusable, 4 no scenario selected (--no-tests=fail), 130 interrupted (reports written)."
 )]
 pub struct RunArgs {
     #[command(flatten)]
@@ -50,6 +50,53 @@ pub struct RunArgs {
     /// How many scenarios run at once (default: the number of CPUs).
     #[arg(long)]
     pub test_threads: Option<usize>,
+    /// A name for this run, stored in the results: `compare` uses it as the
+    /// run's column (e.g. `--label nightly`, `--label before-upgrade`).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// What a run that selects no scenario does: `fail` (exit 4, before the
+    /// target is touched), `warn` (say so, then run and exit 0) or `pass`.
+    #[arg(long, value_enum, default_value_t = NoTests::Fail)]
+    pub no_tests: NoTests,
+}
+
+/// `--no-tests`, as cargo-nextest has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoTests {
+    Fail,
+    Warn,
+    Pass,
+}
+
+/// Why nothing was selected, in words that point at the likely typo.
+fn no_tests_reason(
+    loaded: usize,
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    skip: &[String],
+) -> String {
+    let shown = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut why = match filter {
+        Some(f) => {
+            let mut w =
+                format!("the filter {f:?} matched none of the {loaded} scenarios in {shown}");
+            // A filter with a slash or a YAML suffix was meant as a path:
+            // positional arguments that do not exist become the filter.
+            if f.contains('/') || f.ends_with(".yaml") || f.ends_with(".yml") {
+                w.push_str(&format!(
+                    "; {f:?} looks like a path, but no such file or folder exists, so it was taken as a name filter"
+                ));
+            }
+            w
+        }
+        None => format!("--skip {skip:?} left none of the {loaded} scenarios in {shown}"),
+    };
+    why.push_str(" (--no-tests=warn or --no-tests=pass to allow an empty run)");
+    format!("no scenario selected: {why}")
 }
 
 /// Splits positional arguments into scenario paths and at most one filter.
@@ -79,11 +126,24 @@ pub fn run(args: RunArgs) -> Result<Status, CliError> {
         list: args.list,
         test_threads: args.test_threads,
         quiet: args.quiet,
-        silent: false,
     };
     if args.list {
         runner::list(&scenarios, &selection);
         return Ok(Status::Ok);
+    }
+    // Before the target: a typo must not cost a node start, and must not pass.
+    if runner::selected_count(&scenarios, &selection) == 0 {
+        let reason = no_tests_reason(
+            scenarios.len(),
+            &paths,
+            selection.filter.as_deref(),
+            &selection.skip,
+        );
+        match args.no_tests {
+            NoTests::Fail => return Err(CliError::NoTests(reason)),
+            NoTests::Warn => eprintln!("warning: {reason}"),
+            NoTests::Pass => {}
+        }
     }
     let rt = crate::cli::runtime()?;
     let result = run_on_target(&rt, &args, &scenarios, &selection);
@@ -100,13 +160,9 @@ fn run_on_target(
 ) -> Result<Status, CliError> {
     // On a terminal a live line replaces libtest's lines; elsewhere (CI) and
     // with --quiet, libtest's output as before.
-    let mut selection = selection.clone();
     let progress: Arc<dyn Progress> = match LiveLine::on_terminal().filter(|_| !args.quiet) {
-        Some(line) => {
-            selection.silent = true;
-            Arc::new(line)
-        }
-        None => Arc::new(Lines),
+        Some(line) => Arc::new(line),
+        None => Arc::new(Lines::new(args.quiet)),
     };
     let (target, facts) = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;
@@ -142,7 +198,8 @@ fn run_on_target(
             }
         }
     });
-    let results = suite.run_with_progress(scenarios, &selection, progress);
+    let mut results = suite.run_with_progress(scenarios, selection, progress);
+    results.label = args.label.clone();
     on_interrupt.abort();
     write_reports(args, &results)?;
     let s = &results.summary;
