@@ -474,7 +474,7 @@ pub(crate) mod tests {
             &f,
         )
         .unwrap_err();
-        assert_eq!(both, "needs runtime cri-o, target reports containerd v2.1.9; needs runtime version <2, target has 2.1.9");
+        assert_eq!(both, "needs runtime cri-o, target reports containerd 2.1.9; needs runtime version <2, target has 2.1.9");
         let o = crio_openshift("1.33.2");
         assert_eq!(
             check(&req(serde_json::json!({"userNamespaces": true})), &o).unwrap_err(),
