@@ -492,7 +492,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             check(&req(serde_json::json!({"userNamespaces": true})), &two).unwrap_err(),
-            "needs userNamespaces=true, the default runtime handler reports user_namespaces=false (containerd v2.1.9)"
+            "needs userNamespaces=true, the default runtime handler reports user_namespaces=false (containerd 2.1.9)"
         );
         two.runtime
             .as_mut()
