@@ -167,6 +167,7 @@ fn a_checksum_mismatch_is_refused_naming_the_url_and_both_sums_and_caches_nothin
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
+    println!("the CLI on a corrupted bundle:\n{stderr}");
     for want in [&url, &sum, &actual] {
         assert!(stderr.contains(want.as_str()), "{want} in: {stderr}");
     }
@@ -254,6 +255,13 @@ fn local_run(crio: &str, node: &Path, extra: &[&str], envs: &[(&str, &Path)]) ->
     ];
     args.extend(extra);
     cli(&args, envs)
+}
+
+/// A run's closing line (`N passed, N failed, …`).
+fn summary(out: &str) -> &str {
+    out.lines()
+        .rfind(|l| l.contains(" passed, "))
+        .unwrap_or("(no summary line)")
 }
 
 fn text(o: &Output) -> String {
@@ -352,6 +360,7 @@ fn the_suite_on_a_release_version_passes_as_on_the_path_and_downloads_once() {
     let pj = path_json.display().to_string();
     let o = local_run(&p, &node_path, &["--json", &pj, "scenarios/"], &[]);
     assert_eq!(o.status.code(), Some(0), "--crio <path>: {}", text(&o));
+    println!("--crio <path>: {}", summary(&text(&o)));
     let by_path = passes(&path_json, "--crio <path>");
 
     // 2. An upstream-layout bundle of that build, with the runtime binaries
@@ -407,6 +416,7 @@ fn the_suite_on_a_release_version_passes_as_on_the_path_and_downloads_once() {
         ),
         "the bundle's runtime binaries are used: {first}"
     );
+    println!("--crio 1.36.3: {}", summary(&first));
     assert_eq!(
         passes(&release_json, "--crio 1.36.3"),
         by_path,
@@ -417,6 +427,7 @@ fn the_suite_on_a_release_version_passes_as_on_the_path_and_downloads_once() {
         &envs,
     );
     let status = text(&o);
+    println!("node status:\n{status}");
     assert!(
         status.contains(&format!(
             "CRI-O from: CRI-O release bundle {}/{name} (sha256 {sum})",
@@ -432,6 +443,7 @@ fn the_suite_on_a_release_version_passes_as_on_the_path_and_downloads_once() {
     let second = text(&o);
     assert_eq!(o.status.code(), Some(0), "second run: {second}");
     assert!(!second.contains("downloading"), "{second}");
+    println!("--crio v1.36.3 again (story): {}", summary(&second));
     assert_eq!(server.requests().len(), asked, "no request the second time");
 
     // 5. Nothing left: nodes purged (the release node first: its runtime
