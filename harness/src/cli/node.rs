@@ -81,17 +81,19 @@ pub fn node(args: NodeArgs) -> Result<Status, CliError> {
     // stop and status find the node folder of a release already cached.
     let resolved = match &args.crio {
         Some(c @ CrioSource::Release(v)) if !matches!(args.action, NodeAction::Start { .. }) => {
-            local::bundle::cached(&local::bundle::cache_root(), v)
-                .map(|b| (b.dir.clone(), b.describe()))
-                .map(Some)
-                .ok_or_else(|| {
-                    CliError::environment(
+            match local::bundle::cached(&local::bundle::cache_root(), v) {
+                Some(b) => Some((b.dir.clone(), b.describe())),
+                // --node-dir names the node without its CRI-O.
+                None if args.node_dir.is_some() => None,
+                None => {
+                    return Err(CliError::environment(
                         format!("CRI-O {c}"),
                         NodeError::Crio(format!(
                             "CRI-O {v} was never downloaded here, so no node runs it; give --node-dir, or start it first"
                         )),
-                    )
-                })?
+                    ))
+                }
+            }
         }
         Some(c) => {
             let r = c
