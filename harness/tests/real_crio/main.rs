@@ -11,6 +11,8 @@
 
 #[path = "../support/leftovers.rs"]
 mod leftovers;
+#[path = "../support/predicted.rs"]
+mod predicted;
 mod versions;
 
 use std::path::{Path, PathBuf};
