@@ -197,6 +197,36 @@ fn a_missing_release_says_which_versions_the_mirror_lists() {
 }
 
 #[test]
+fn a_missing_release_without_a_listing_says_how_to_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = tmp.path().join("mirror");
+    std::fs::create_dir_all(mirror.join("sub")).unwrap();
+    let server = http::Server::start(&mirror);
+    let base = format!("{}/sub", server.url);
+    let e = bundle::fetch(
+        &Version::parse("1.36.3").unwrap(),
+        &base,
+        &tmp.path().join("cache"),
+    )
+    .unwrap_err();
+    let m = e.to_string();
+    let tarball = format!("{base}/cri-o.{}.v1.36.3.tar.gz", bundle::arch().unwrap());
+    assert!(
+        m.contains(&format!("{tarball}.sha256sum does not exist (HTTP 404)"))
+            && m.contains("No listing of the mirror answered")
+            && m.contains(&format!("curl -fsI {tarball}")),
+        "{m}"
+    );
+    // Both listings were tried: the bucket-style one at the parent, the folder's index.
+    let asked = server.requests();
+    assert!(
+        asked.iter().any(|r| r.starts_with("/?prefix=sub/cri-o."))
+            && asked.contains(&"/sub/".to_string()),
+        "{asked:?}"
+    );
+}
+
+#[test]
 fn no_network_names_the_url_tried_and_caches_nothing() {
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
