@@ -462,8 +462,10 @@ mod tests {
         assert_eq!(
             listing_urls(DEFAULT_MIRROR, "amd64", &v),
             vec![
-                "https://storage.googleapis.com/cri-o?prefix=artifacts/cri-o.amd64.v1.36."
-                    .to_string(),
+                format!(
+                    "{}?prefix=artifacts/cri-o.amd64.v1.36.",
+                    DEFAULT_MIRROR.trim_end_matches("/artifacts")
+                ),
                 format!("{DEFAULT_MIRROR}/"),
             ]
         );
