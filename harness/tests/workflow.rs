@@ -275,14 +275,11 @@ fn collect(root: &Path, path: &str) -> Vec<(PathBuf, Vec<u8>)> {
                     }
                 }
             }
-        } else if let Some((dir, pattern)) = line.rsplit_once('*').map(|_| {
-            let pp = Path::new(line);
-            (
-                root.join(pp.parent().unwrap_or(Path::new(""))),
-                pp.file_name().unwrap().to_string_lossy().into_owned(),
-            )
-        }) {
-            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        } else if line.contains('*') {
+            // A pattern in the last component (`comparison.*`).
+            let pattern = p.file_name().unwrap().to_string_lossy().into_owned();
+            let dir = p.parent().unwrap_or(root);
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if wildcard(&pattern, &name) {
                     out.push((name.into(), std::fs::read(e.path()).unwrap_or_default()));
