@@ -525,13 +525,13 @@ fn rehearse(workflow: &str, action: &str) -> Rehearsal {
                 for (k, v) in &leg {
                     ctx.set(format!("matrix.{k}"), v.clone());
                 }
+                let co = Checkout::new();
+                ctx.set("github.workspace", co.root.display().to_string());
+                ctx.set("runner.temp", co.temp.display().to_string());
                 for (k, v) in job["env"].as_object().into_iter().flatten() {
                     let v = ctx.fill(&str_of(v));
                     ctx.set(format!("env.{k}"), v);
                 }
-                let co = Checkout::new();
-                ctx.set("github.workspace", co.root.display().to_string());
-                ctx.set("runner.temp", co.temp.display().to_string());
                 let steps = job["steps"].as_array().cloned().unwrap_or_default();
                 r.steps(id, &leg_name(&leg), &steps, &mut ctx, &co);
                 for (k, v) in job["outputs"].as_object().into_iter().flatten() {
