@@ -89,6 +89,37 @@ fn cache_entries(cache: &Path) -> Vec<String> {
     out
 }
 
+/// As root: `run --crio VERSION` against `mirror` ends with exit 3, saying
+/// each of `wanted`, with nothing cached and no node made. (Not root: the
+/// local node is refused before any download; skipped.)
+fn cli_refuses(version: &str, mirror: &str, wanted: &[&str]) {
+    if !userns_e2e::targets::local::is_root() {
+        eprintln!("not root: the CLI part (the local node needs root) is skipped");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = local_run(
+        version,
+        &tmp.path().join("node"),
+        &["scenarios/"],
+        &[
+            (bundle::MIRROR_ENV, Path::new(mirror)),
+            ("XDG_CACHE_HOME", tmp.path()),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    for want in wanted {
+        assert!(stderr.contains(want), "{want} in: {stderr}");
+    }
+    println!("the CLI for --crio {version} from {mirror}:\n{stderr}");
+    assert_eq!(
+        cache_entries(&tmp.path().join("userns-e2e/crio")),
+        Vec::<String>::new()
+    );
+    assert!(!tmp.path().join("node").exists(), "no node was made");
+}
+
 #[test]
 fn a_release_is_downloaded_once_verified_and_unpacked_in_the_upstream_layout() {
     let tmp = tempfile::tempdir().unwrap();
@@ -152,27 +183,7 @@ fn a_checksum_mismatch_is_refused_naming_the_url_and_both_sums_and_caches_nothin
     assert_eq!(cache_entries(&cache), Vec::<String>::new());
 
     // The same through the CLI, as a run would meet it: exit 3, nothing cached.
-    if !userns_e2e::targets::local::is_root() {
-        eprintln!("not root: the CLI part (the local node needs root) is skipped");
-        return;
-    }
-    let out = local_run(
-        "1.35.6",
-        &tmp.path().join("node"),
-        &["scenarios/"],
-        &[
-            (bundle::MIRROR_ENV, Path::new(&server.url)),
-            ("XDG_CACHE_HOME", &xdg),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    println!("the CLI on a corrupted bundle:\n{stderr}");
-    for want in [&url, &sum, &actual] {
-        assert!(stderr.contains(want.as_str()), "{want} in: {stderr}");
-    }
-    assert_eq!(cache_entries(&cache), Vec::<String>::new());
-    assert!(!tmp.path().join("node").exists(), "no node was made");
+    cli_refuses("1.35.6", &server.url, &[&url, &sum, &actual]);
 }
 
 #[test]
@@ -194,6 +205,11 @@ fn a_missing_release_says_which_versions_the_mirror_lists() {
         "{m}"
     );
     assert_eq!(cache_entries(&cache), Vec::<String>::new());
+    cli_refuses(
+        "1.36.9",
+        &server.url,
+        &["HTTP 404", "The mirror lists 1.36.2, 1.36.3"],
+    );
 }
 
 #[test]
@@ -248,6 +264,11 @@ fn no_network_names_the_url_tried_and_caches_nothing() {
         "{m}"
     );
     assert_eq!(cache_entries(&cache), Vec::<String>::new());
+    cli_refuses(
+        "1.36.3",
+        &mirror,
+        &[&format!("{mirror}/cri-o."), "no network"],
+    );
 }
 
 // ---- the real runtime ----
