@@ -1,4 +1,14 @@
-//! Compiles the CRI proto with protox (pure Rust), so building needs no protoc.
+//! Compiles the CRI proto with protox (pure Rust), so building needs no protoc,
+//! and records the build's source for `ote info` (commit, tree state, date).
+
+use std::process::Command;
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto/cri_v1.proto");
@@ -6,5 +16,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(false)
         .compile_fds(fds)?;
+    source_info();
     Ok(())
+}
+
+/// `USERNS_E2E_GIT_COMMIT`, `…_GIT_TREE_STATE`, `…_BUILD_DATE` and
+/// `…_SOURCE_URL` for the binary: from the environment when set (image
+/// builds without `.git`), else from git; `unknown` when neither says.
+fn source_info() {
+    for key in [
+        "USERNS_E2E_GIT_COMMIT",
+        "USERNS_E2E_GIT_TREE_STATE",
+        "USERNS_E2E_BUILD_DATE",
+        "USERNS_E2E_SOURCE_URL",
+        "SOURCE_DATE_EPOCH",
+    ] {
+        println!("cargo:rerun-if-env-changed={key}");
+    }
+    // A new commit or a staged change moves HEAD or the index; an edit, the sources.
+    println!("cargo:rerun-if-changed=src");
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={dir}/index");
+        if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            if let Some(common) = git(&["rev-parse", "--git-common-dir"]) {
+                println!("cargo:rerun-if-changed={common}/{r}");
+            }
+        }
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let commit = env("USERNS_E2E_GIT_COMMIT")
+        .or_else(|| git(&["rev-parse", "HEAD"]))
+        .unwrap_or_else(|| "unknown".into());
+    let state = env("USERNS_E2E_GIT_TREE_STATE")
+        .or_else(|| {
+            git(&["status", "--porcelain", "--untracked-files=no"])
+                .map(|s| if s.is_empty() { "clean" } else { "dirty" }.to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let date = env("USERNS_E2E_BUILD_DATE").unwrap_or_else(|| {
+        let t = env("SOURCE_DATE_EPOCH")
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s))
+            .unwrap_or_else(std::time::SystemTime::now);
+        humantime::format_rfc3339_seconds(t).to_string()
+    });
+    let url = env("USERNS_E2E_SOURCE_URL").unwrap_or_default();
+    println!("cargo:rustc-env=USERNS_E2E_GIT_COMMIT={commit}");
+    println!("cargo:rustc-env=USERNS_E2E_GIT_TREE_STATE={state}");
+    println!("cargo:rustc-env=USERNS_E2E_BUILD_DATE={date}");
+    println!("cargo:rustc-env=USERNS_E2E_SOURCE_URL={url}");
 }

@@ -1,4 +1,4 @@
-//! The command line: `run | list | validate | schema | compare | cleanup | node | cluster`.
+//! The command line: `run | list | validate | schema | compare | cleanup | node | cluster | ote`.
 
 use std::path::PathBuf;
 
@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 pub mod cleanup;
 pub mod cluster;
 pub mod compare;
+pub mod incluster;
 pub mod node;
+pub mod ote;
 pub mod preflight;
 pub mod run;
 pub mod target_args;
@@ -44,6 +46,8 @@ pub enum Command {
     Node(node::NodeArgs),
     /// Make or prepare clusters (kind with CRI-O, OpenShift).
     Cluster(cluster::ClusterArgs),
+    /// The scenarios as an OpenShift test extension (info, list, run-test, run-suite, images).
+    Ote(ote::OteArgs),
 }
 
 /// Default scenario location when no path is given.
@@ -117,6 +121,7 @@ pub fn main() -> i32 {
         Command::Cleanup(a) => cleanup::cleanup(a),
         Command::Node(a) => node::node(a),
         Command::Cluster(a) => cluster::cluster(a),
+        Command::Ote(a) => ote::ote(a),
     };
     crate::exit::finish(result)
 }

@@ -50,14 +50,20 @@ pub fn check(cli: &Cli, host: &Host) -> Result<(), CliError> {
     match &cli.command {
         Command::Run(a) => {
             super::run::paths_and_filter(&a.args, &|p| host.exists(p).unwrap_or(true))?;
-            a.target.preflight(host, a.list)
+            a.target.preflight(host, a.list)?;
+            if !a.list {
+                a.reports()?;
+            }
+            Ok(())
         }
         Command::Cleanup(a) => a.target.preflight(host, false),
         Command::Node(a) => super::node::preflight(a, host),
         Command::Cluster(a) => super::cluster::preflight(a),
-        Command::List(_) | Command::Validate(_) | Command::Schema(_) | Command::Compare(_) => {
-            Ok(())
-        }
+        Command::List(_)
+        | Command::Validate(_)
+        | Command::Schema(_)
+        | Command::Compare(_)
+        | Command::Ote(_) => Ok(()),
     }
 }
 

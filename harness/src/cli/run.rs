@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::incluster::Reports;
 use super::target_args::{self, TargetArgs};
 use crate::exit::{CliError, Status};
 use crate::progress::{Lines, LiveLine, Progress};
@@ -29,6 +30,14 @@ pub struct RunArgs {
     /// Write a self-contained HTML report here (host id picture, scenario table).
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Write every report into this folder (junit.xml, results.json,
+    /// summary.md, report.html); --junit and the others still choose their own path.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Follow Sonobuoy's plugin protocol: the reports go to $SONOBUOY_RESULTS_DIR
+    /// (default /tmp/sonobuoy/results, or --out), then the JUnit's path into `<dir>/done`.
+    #[arg(long)]
+    pub sonobuoy: bool,
     /// No live progress line; libtest's terse output (one character per scenario).
     #[arg(short, long)]
     pub quiet: bool,
@@ -119,6 +128,13 @@ pub fn paths_and_filter(
     ))
 }
 
+impl RunArgs {
+    /// Where this run's reports go (`--out`, `--sonobuoy`, the single paths).
+    pub fn reports(&self) -> Result<Reports, CliError> {
+        Reports::resolve(self, &|k| std::env::var(k).ok())
+    }
+}
+
 pub fn run(args: RunArgs) -> Result<Status, CliError> {
     let (paths, filter) = paths_and_filter(&args.args, &|p| p.exists())?;
     let scenarios = super::validate::load(&paths)?;
@@ -172,8 +188,60 @@ fn run_on_target(
         Some(line) => Arc::new(line),
         None => Arc::new(Lines::new(args.quiet)),
     };
+    let reports = args.reports()?;
+    let executed = execute(
+        rt,
+        &args.target,
+        args.timeout,
+        scenarios,
+        selection,
+        progress,
+    );
+    let (mut results, interrupted) = match executed {
+        Ok(done) => done,
+        Err(e) => {
+            // Sonobuoy waits for its done file until the plugin's timeout:
+            // a run that could not start still says so there, then fails.
+            if let Some(dir) = &reports.sonobuoy {
+                super::incluster::report_failure_to_sonobuoy(dir, &e)?;
+            }
+            return Err(e);
+        }
+    };
+    results.label = args.label.clone();
+    reports.write(&results)?;
+    let s = &results.summary;
+    eprintln!(
+        "{} passed, {} failed, {} errored, {} skipped ({})",
+        s.passed,
+        s.failed,
+        s.errored,
+        s.skipped,
+        results.environment.label()
+    );
+    Ok(if interrupted {
+        Status::Interrupted
+    } else if s.failed + s.errored > 0 {
+        Status::Failed
+    } else {
+        Status::Ok
+    })
+}
+
+/// The run path every command that runs scenarios shares (`run`, `ote
+/// run-test`, `ote run-suite`): connect, read the facts, run the selected
+/// scenarios with Ctrl-C handling. Returns the results and whether Ctrl-C
+/// stopped the run.
+pub fn execute(
+    rt: &tokio::runtime::Runtime,
+    target_args: &TargetArgs,
+    timeout: Option<std::time::Duration>,
+    scenarios: &[crate::scenario::Scenario],
+    selection: &Selection,
+    progress: Arc<dyn Progress>,
+) -> Result<(RunResults, bool), CliError> {
     let (target, facts) = rt.block_on(async {
-        let target = target_args::connect(&args.target).await?;
+        let target = target_args::connect(target_args).await?;
         let facts = target.facts().await?;
         Ok::<_, CliError>((target, facts))
     })?;
@@ -190,13 +258,13 @@ fn run_on_target(
         target: target.clone(),
         facts,
         run_id: run_id.clone(),
-        timeout: args.timeout,
+        timeout,
         runtime: rt.handle().clone(),
         interrupted: interrupted.clone(),
     });
     // Ctrl-C: no new scenario starts, what this run made is removed, the
     // scenarios in flight end with an error; the reports are still written
-    // below and the exit code is 130.
+    // and the exit code is 130.
     let on_interrupt = rt.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             interrupted.store(true, Ordering::SeqCst);
@@ -206,54 +274,9 @@ fn run_on_target(
             }
         }
     });
-    let mut results = suite.run_with_progress(scenarios, selection, progress);
-    results.label = args.label.clone();
+    let results = suite.run_with_progress(scenarios, selection, progress);
     on_interrupt.abort();
-    write_reports(args, &results)?;
-    let s = &results.summary;
-    eprintln!(
-        "{} passed, {} failed, {} errored, {} skipped ({})",
-        s.passed,
-        s.failed,
-        s.errored,
-        s.skipped,
-        results.environment.label()
-    );
-    Ok(if suite.interrupted.load(Ordering::SeqCst) {
-        Status::Interrupted
-    } else if s.failed + s.errored > 0 {
-        Status::Failed
-    } else {
-        Status::Ok
-    })
-}
-
-fn write_reports(args: &RunArgs, results: &RunResults) -> Result<(), CliError> {
-    let write = |path: &Path, text: String| -> Result<(), CliError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| CliError::file(format!("cannot create {}", dir.display()), e))?;
-        }
-        std::fs::write(path, text)
-            .map_err(|e| CliError::file(format!("cannot write {}", path.display()), e))
-    };
-    if let Some(p) = &args.json {
-        write(p, crate::report::json::to_string(results))?;
-    }
-    if let Some(p) = &args.junit {
-        let xml = crate::report::junit::render(results).map_err(|source| CliError::Report {
-            what: "JUnit",
-            source,
-        })?;
-        write(p, xml)?;
-    }
-    if let Some(p) = &args.markdown {
-        write(p, crate::report::markdown::render(results))?;
-    }
-    if let Some(p) = &args.html {
-        write(p, crate::report::html::run_page(results))?;
-    }
-    Ok(())
+    Ok((results, suite.interrupted.load(Ordering::SeqCst)))
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use crate::targets::{self, Target, TargetError, TargetOptions};
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
     /// Where to run: the harness's own containerd node (default), a CRI
-    /// socket, or a Kubernetes/OpenShift cluster (implied by --kubeconfig or --context).
+    /// socket, or a Kubernetes/OpenShift cluster (implied by --kubeconfig or
+    /// --context, and by running in a pod: its ServiceAccount).
     #[arg(long, value_enum)]
     pub target: Option<TargetKind>,
     /// CRI socket for `--target cri`, e.g. unix:///run/crio/crio.sock.
@@ -159,6 +160,8 @@ impl TargetArgs {
             Some(k) => k,
             None if self.kubeconfig.is_some() || self.context.is_some() => TargetKind::Kube,
             None if self.socket.is_some() => TargetKind::Cri,
+            // In a pod (a Job, a Sonobuoy plugin): the cluster, as the pod's ServiceAccount.
+            None if crate::targets::kube::in_cluster() => TargetKind::Kube,
             None => TargetKind::Local,
         }
     }

@@ -73,6 +73,28 @@ pub struct KubeTarget {
     options: KubeOptions,
 }
 
+/// The ServiceAccount token file kube-rs's in-cluster config reads.
+pub const SERVICE_ACCOUNT_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// The test image on clusters when `--image` names none: a public image the
+/// nodes pull (`ote images` lists it).
+pub const DEFAULT_CLUSTER_IMAGE: &str = "docker.io/library/busybox:1.36";
+
+/// Whether this process runs in a pod, by kube-rs's rule for its in-cluster
+/// config: the API server's Service in the environment and the mounted
+/// ServiceAccount token.
+pub fn in_cluster() -> bool {
+    in_cluster_from(
+        std::env::var("KUBERNETES_SERVICE_HOST").ok().as_deref(),
+        std::path::Path::new(SERVICE_ACCOUNT_TOKEN).is_file(),
+    )
+}
+
+/// [`in_cluster`] on given inputs.
+pub fn in_cluster_from(service_host: Option<&str>, token_mounted: bool) -> bool {
+    service_host.is_some_and(|h| !h.is_empty()) && token_mounted
+}
+
 /// `--target kube`: kubeconfig rules, `--kubeconfig`, `--context`, `--as`.
 pub async fn connect(c: &KubeConnect) -> Result<Box<dyn Target>, TargetError> {
     let options = kube::config::KubeConfigOptions {
@@ -1025,7 +1047,7 @@ impl Target for KubeTarget {
             .options
             .image
             .as_deref()
-            .unwrap_or("docker.io/library/busybox:1.36");
+            .unwrap_or(DEFAULT_CLUSTER_IMAGE);
         crate::templates::run_values(image, "registry.k8s.io/pause:3.10", 65536, facts)
     }
 
