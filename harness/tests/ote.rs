@@ -306,8 +306,7 @@ fn run_test_without_a_reachable_cluster_fails_every_name_saying_why() {
         .local_addr()
         .unwrap()
         .port();
-    let kc = dir.path().join("kubeconfig");
-    std::fs::write(&kc, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n")).unwrap();
+    let kc = fake_api::kubeconfig_for(&format!("http://127.0.0.1:{port}"), dir.path());
     let a = format!("{PREFIX}host-users/host-pid-refused");
     let b = format!("{PREFIX}sysctl/userns-default-ping-range");
     let o = ote(

@@ -50,17 +50,21 @@ impl FakeApi {
 
     /// A kubeconfig for this server in `dir`.
     pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
-        let kc = dir.join("kubeconfig");
-        std::fs::write(
-            &kc,
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"{}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n",
-                self.url
-            ),
-        )
-        .unwrap();
-        kc
+        kubeconfig_for(&self.url, dir)
     }
+}
+
+/// A kubeconfig in `dir` for the API server at `url`, with a token.
+pub fn kubeconfig_for(url: &str, dir: &Path) -> PathBuf {
+    let kc = dir.join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"{url}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    kc
 }
 
 impl Drop for FakeApi {

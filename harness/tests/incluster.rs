@@ -1,0 +1,178 @@
+//! Running as operators run suites in a cluster, without a cluster: `run
+//! --out DIR` (every report in one folder) and `run --sonobuoy` (Sonobuoy's
+//! done-file protocol: the JUnit in `$SONOBUOY_RESULTS_DIR`, its path in
+//! `done`; vmware-tanzu/sonobuoy `pkg/worker/worker.go:134-173`), against a
+//! loopback stand-in for the API server.
+
+#[path = "support/fake_api.rs"]
+mod fake_api;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn run(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_userns-e2e"));
+    c.arg("run").args(args).current_dir(repo());
+    c.env_remove("KUBECONFIG")
+        .env_remove("SONOBUOY_RESULTS_DIR")
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn xmllint_junit(file: &Path) {
+    let o = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(repo().join("reports/junit-10.xsd"))
+        .arg(file)
+        .output()
+        .expect("xmllint (libxml2-utils)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A scenario that the stand-in cluster (no nodes, no CRI-O) skips.
+const SKIPPED: &str = "annotation/auto-keep-id";
+
+#[test]
+fn out_writes_every_report_into_the_folder() {
+    let api = fake_api::FakeApi::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = api.kubeconfig(dir.path());
+    let out = dir.path().join("reports");
+    let o = run(
+        &[
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "scenarios",
+            SKIPPED,
+            "--exact",
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["junit.xml", "report.html", "results.json", "summary.md"]
+    );
+    xmllint_junit(&out.join("junit.xml"));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("reports/results.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(jsonschema::validator_for(&schema)
+        .unwrap()
+        .is_valid(&results));
+    assert_eq!(results["results"][0]["id"], SKIPPED);
+    assert_eq!(results["results"][0]["verdict"]["status"], "skip");
+    assert!(std::fs::read_to_string(out.join("summary.md"))
+        .unwrap()
+        .contains(SKIPPED));
+    // The cluster was asked for its facts (the run went through the kube target).
+    assert!(api.requests().iter().any(|r| r == "GET /version"));
+    // No done file without --sonobuoy.
+    assert!(!out.join("done").exists());
+}
+
+#[test]
+fn sonobuoy_writes_the_junit_then_done_naming_it() {
+    let api = fake_api::FakeApi::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = api.kubeconfig(dir.path());
+    let results_dir = dir.path().join("sonobuoy-results");
+    let o = run(
+        &[
+            "--target",
+            "kube",
+            "--sonobuoy",
+            "scenarios",
+            SKIPPED,
+            "--exact",
+        ],
+        &[("KUBECONFIG", &kc), ("SONOBUOY_RESULTS_DIR", &results_dir)],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let done = std::fs::read_to_string(results_dir.join("done")).unwrap();
+    let junit = results_dir.join("junit.xml");
+    assert_eq!(Path::new(done.trim()), junit);
+    xmllint_junit(&junit);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(SKIPPED) && xml.contains("<skipped"), "{xml}");
+    // The other reports are in the results folder too (the tarball Sonobuoy keeps).
+    assert!(results_dir.join("results.json").is_file());
+}
+
+#[test]
+fn sonobuoy_reports_a_run_that_cannot_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kc = fake_api::kubeconfig_for(&format!("http://127.0.0.1:{port}"), dir.path());
+    let results_dir = dir.path().join("r");
+    let o = run(
+        &["--target", "kube", "--sonobuoy", "scenarios"],
+        &[("KUBECONFIG", &kc), ("SONOBUOY_RESULTS_DIR", &results_dir)],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let done = std::fs::read_to_string(results_dir.join("done")).unwrap();
+    let junit = PathBuf::from(done.trim());
+    xmllint_junit(&junit);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(&format!("127.0.0.1:{port}")), "{xml}");
+    assert!(xml.contains("<error"), "{xml}");
+}
+
+#[test]
+fn sonobuoy_refuses_a_junit_outside_its_results_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        &[
+            "--target",
+            "kube",
+            "--sonobuoy",
+            "--junit",
+            "/tmp/elsewhere/junit.xml",
+            "scenarios",
+        ],
+        &[("SONOBUOY_RESULTS_DIR", dir.path())],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("outside"));
+    assert!(!dir.path().join("done").exists());
+}
