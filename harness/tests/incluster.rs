@@ -7,15 +7,10 @@
 #[path = "support/fake_api.rs"]
 mod fake_api;
 
+use fake_api::{repo, unused_port, xmllint_junit};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn run(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_userns-e2e"));
@@ -27,16 +22,6 @@ fn run(args: &[&str], env: &[(&str, &Path)]) -> Output {
         c.env(k, v);
     }
     c.output().unwrap()
-}
-
-fn xmllint_junit(file: &Path) {
-    let o = Command::new("xmllint")
-        .args(["--noout", "--schema"])
-        .arg(repo().join("reports/junit-10.xsd"))
-        .arg(file)
-        .output()
-        .expect("xmllint (libxml2-utils)");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// A scenario that the stand-in cluster (no nodes, no CRI-O) skips.
@@ -133,11 +118,7 @@ fn sonobuoy_writes_the_junit_then_done_naming_it() {
 #[test]
 fn sonobuoy_reports_a_run_that_cannot_start() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = unused_port();
     let kc = fake_api::kubeconfig_for(&format!("http://127.0.0.1:{port}"), dir.path());
     let results_dir = dir.path().join("r");
     let o = run(

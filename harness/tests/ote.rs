@@ -10,20 +10,15 @@
 #[path = "support/fake_api.rs"]
 mod fake_api;
 
+use fake_api::{repo, unused_port, xmllint_junit};
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
 const PREFIX: &str = "[sig-node][userns-e2e] ";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn ote(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_userns-e2e"));
@@ -301,11 +296,7 @@ fn run_test_gives_one_valid_result_per_requested_name() {
 #[test]
 fn run_test_without_a_reachable_cluster_fails_every_name_saying_why() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = unused_port();
     let kc = fake_api::kubeconfig_for(&format!("http://127.0.0.1:{port}"), dir.path());
     let a = format!("{PREFIX}host-users/host-pid-refused");
     let b = format!("{PREFIX}sysctl/userns-default-ping-range");
@@ -356,16 +347,5 @@ fn run_suite_writes_schema_valid_junit() {
     for l in &lines {
         assert_valid(&validator("result.schema.json"), l, "result");
     }
-    let xsd = repo().join("reports/junit-10.xsd");
-    let lint = Command::new("xmllint")
-        .args(["--noout", "--schema"])
-        .arg(&xsd)
-        .arg(&junit)
-        .output()
-        .expect("xmllint (libxml2-utils)");
-    assert!(
-        lint.status.success(),
-        "{}",
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    xmllint_junit(&junit);
 }

@@ -117,3 +117,31 @@ fn answer(mut s: TcpStream, seen: &Mutex<Vec<String>>) {
         }
     }
 }
+
+/// The checkout (scenarios/, reports/).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A loopback port nothing listens on: an unreachable API server.
+pub fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Validates a JUnit file against `reports/junit-10.xsd` with xmllint.
+pub fn xmllint_junit(file: &Path) {
+    let o = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(repo().join("reports/junit-10.xsd"))
+        .arg(file)
+        .output()
+        .expect("xmllint (libxml2-utils)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
