@@ -21,13 +21,15 @@
 
 #[path = "support/versions_txt.rs"]
 mod versions_txt;
+#[path = "support/yaml.rs"]
+mod yaml;
+use yaml::yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::Parser;
-use saphyr::{LoadableYamlNode, ScalarOwned, YamlOwned};
 use serde_json::Value;
 use userns_e2e::cli::preflight::{self, Host};
 use userns_e2e::cli::{Cli, Command as CliCommand};
@@ -43,35 +45,6 @@ fn repo() -> PathBuf {
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// A YAML document as JSON values (strings stay strings: `"1.33"`, `"on"`).
-fn yaml(text: &str) -> Value {
-    fn conv(y: &YamlOwned) -> Value {
-        match y {
-            YamlOwned::Value(ScalarOwned::String(s)) => Value::String(s.clone()),
-            YamlOwned::Value(ScalarOwned::Boolean(b)) => Value::Bool(*b),
-            YamlOwned::Value(ScalarOwned::Integer(i)) => Value::from(*i),
-            YamlOwned::Value(ScalarOwned::FloatingPoint(f)) => Value::from(f.into_inner()),
-            YamlOwned::Value(ScalarOwned::Null) => Value::Null,
-            YamlOwned::Representation(s, _, _) => Value::String(s.clone()),
-            YamlOwned::Sequence(seq) => Value::Array(seq.iter().map(conv).collect()),
-            YamlOwned::Mapping(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| {
-                        let key = match conv(k) {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        (key, conv(v))
-                    })
-                    .collect(),
-            ),
-            _ => Value::Null,
-        }
-    }
-    let docs = YamlOwned::load_from_str(text).expect("the file is YAML");
-    conv(docs.first().expect("one YAML document"))
 }
 
 fn str_of(v: &Value) -> String {

@@ -7,6 +7,7 @@ mod access;
 pub mod exec;
 pub mod identity;
 pub mod node_evidence;
+pub mod rbac;
 pub mod settle;
 
 use std::collections::BTreeMap;
