@@ -107,7 +107,10 @@ impl Progress for LiveLine {
         };
         if let Some(line) = line {
             *self.failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-            self.bar.println(line);
+            // Why and what to change, under the failure.
+            let why = crate::report::diagnoses::text(&result.diagnoses, true);
+            let why: String = why.lines().map(|l| format!("\n    {l}")).collect();
+            self.bar.println(format!("{line}{why}"));
         }
         self.bar.inc(1);
         self.redraw();
@@ -145,6 +148,7 @@ mod tests {
             observation: None,
             duration_ms: 0,
             start_ms: None,
+            diagnoses: Vec::new(),
         };
         line.finished(&result(
             "a",

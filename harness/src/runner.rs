@@ -120,14 +120,21 @@ impl Suite {
                     let start_ms = started.elapsed().as_millis() as u64;
                     let mut result = suite.run_one(&scenario);
                     result.start_ms = Some(start_ms);
+                    // Pods of this scenario only; the run-wide pass below adds
+                    // overlaps with concurrent scenarios.
+                    result.diagnoses = diagnose_one(&suite.facts, &result, &[]);
                     progress.finished(&result);
                     let outcome = match &result.verdict {
                         Verdict::Pass { .. } => Ok(Completion::Completed),
                         Verdict::Skip { reason } => Ok(Completion::ignored_with(reason)),
-                        Verdict::Fail { reason, diff, .. } => {
-                            Err(Failed::from(format!("{reason}\n{diff}")))
-                        }
-                        Verdict::Error { reason } => Err(Failed::from(format!("error: {reason}"))),
+                        Verdict::Fail { reason, diff, .. } => Err(Failed::from(format!(
+                            "{reason}\n{diff}\n{}",
+                            crate::report::diagnoses::text(&result.diagnoses, true)
+                        ))),
+                        Verdict::Error { reason } => Err(Failed::from(format!(
+                            "error: {reason}\n{}",
+                            crate::report::diagnoses::text(&result.diagnoses, true)
+                        ))),
                     };
                     results
                         .lock()
@@ -147,6 +154,14 @@ impl Suite {
         // Trials finish in any order; reports list scenarios by id (their
         // folder and file name), so runs line up.
         results.sort_by(|a, b| a.id.cmp(&b.id));
+        let overlapping = crate::report::html::ranges::overlapping_pods(&results);
+        for r in &mut results {
+            let pods = overlapping
+                .get(&r.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            r.diagnoses = diagnose_one(&self.facts, r, pods);
+        }
         RunResults {
             schema_version: SCHEMA_VERSION,
             tool: format!("userns-e2e {}", env!("CARGO_PKG_VERSION")),
@@ -158,6 +173,32 @@ impl Suite {
             results,
         }
     }
+}
+
+/// Records the kubelet mode the scenario's pods were created under.
+fn with_kubelet_mode(
+    mut observation: crate::observation::Observation,
+    facts: &Facts,
+) -> crate::observation::Observation {
+    observation.sends_node_userns_mode = facts.sends_node_userns_mode;
+    observation
+}
+
+/// The shipped catalog's diagnoses of one result.
+fn diagnose_one(
+    facts: &Facts,
+    result: &ScenarioResult,
+    overlapping_pods: &[String],
+) -> Vec<crate::diagnose::Diagnosis> {
+    crate::diagnose::diagnose(
+        crate::diagnose::catalog::shipped(),
+        &crate::diagnose::Subject {
+            facts,
+            verdict: &result.verdict,
+            observation: result.observation.as_ref(),
+            overlapping_pods,
+        },
+    )
 }
 
 /// Scenarios take it shared, `serial: true` ones exclusively. A process-wide
@@ -239,7 +280,7 @@ impl Suite {
                         error: None,
                     }) => {
                         let verdict = judge::judge(spec, &facts, &self.templates, &observation);
-                        (verdict, Some(observation))
+                        (verdict, Some(with_kubelet_mode(observation, &facts)))
                     }
                     Ok(Executed {
                         observation,
@@ -250,7 +291,10 @@ impl Suite {
                             _ if interrupted => format!("{INTERRUPTED}: {}", e.chain()),
                             e => e.chain(),
                         };
-                        (Verdict::Error { reason }, Some(observation))
+                        (
+                            Verdict::Error { reason },
+                            Some(with_kubelet_mode(observation, &facts)),
+                        )
                     }
                     Err(_) => (
                         Verdict::Error {
@@ -274,6 +318,7 @@ impl Suite {
             observation,
             duration_ms: started.elapsed().as_millis() as u64,
             start_ms: None,
+            diagnoses: Vec::new(),
         }
     }
 }

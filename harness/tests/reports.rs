@@ -32,6 +32,7 @@ fn result(id: &str, verdict: Verdict, observation: Option<Observation>) -> Scena
         observation,
         duration_ms: 420,
         start_ms: None,
+        diagnoses: Vec::new(),
     }
 }
 

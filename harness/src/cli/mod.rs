@@ -30,9 +30,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// List scenarios with their requirements.
     List(validate::ListArgs),
-    /// Check scenario files without running them.
+    /// Check scenario files, or diagnosis catalog entries (diagnoses/), without running anything.
     Validate(validate::ValidateArgs),
-    /// Print the JSON Schema of the scenario format.
+    /// Print the JSON Schema of the scenario format (or of results, or of diagnosis entries).
     Schema(validate::SchemaArgs),
     /// Compare results files from several runs.
     Compare(compare::CompareArgs),

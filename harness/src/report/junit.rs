@@ -68,14 +68,20 @@ pub fn render(results: &RunResults) -> Result<String, super::ReportError> {
             Verdict::Pass { .. } => TestCaseStatus::success(),
             Verdict::Fail { reason, diff, .. } => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                // The diff first, then why and what to change.
                 s.set_message(reason.as_str())
                     .set_type("expectation")
-                    .set_description(diff.as_str());
+                    .set_description(format!(
+                        "{diff}\n\n{}",
+                        super::diagnoses::text(&r.diagnoses, true)
+                    ));
                 s
             }
             Verdict::Error { reason } => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_message(reason.as_str()).set_type("target");
+                s.set_message(reason.as_str())
+                    .set_type("target")
+                    .set_description(super::diagnoses::text(&r.diagnoses, true));
                 s
             }
             Verdict::Skip { reason } => {

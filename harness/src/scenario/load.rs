@@ -92,7 +92,7 @@ fn plain_error(file: &Path, location: Option<Location>, message: impl Into<Strin
 }
 
 /// Renders a serde_path_to_error path in the same form as the location index.
-fn path_string(path: &serde_path_to_error::Path) -> String {
+pub fn path_string(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
     for seg in path.iter() {
