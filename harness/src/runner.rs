@@ -120,9 +120,7 @@ impl Suite {
                     let start_ms = started.elapsed().as_millis() as u64;
                     let mut result = suite.run_one(&scenario);
                     result.start_ms = Some(start_ms);
-                    // Pods of this scenario only; the run-wide pass below adds
-                    // overlaps with concurrent scenarios.
-                    result.diagnoses = diagnose_one(&suite.facts, &result, &[]);
+                    result.diagnoses = diagnose_result(&suite.facts, &result);
                     progress.finished(&result);
                     let outcome = match &result.verdict {
                         Verdict::Pass { .. } => Ok(Completion::Completed),
@@ -154,14 +152,6 @@ impl Suite {
         // Trials finish in any order; reports list scenarios by id (their
         // folder and file name), so runs line up.
         results.sort_by(|a, b| a.id.cmp(&b.id));
-        let overlapping = crate::report::html::ranges::overlapping_pods(&results);
-        for r in &mut results {
-            let pods = overlapping
-                .get(&r.id)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            r.diagnoses = diagnose_one(&self.facts, r, pods);
-        }
         RunResults {
             schema_version: SCHEMA_VERSION,
             tool: format!("userns-e2e {}", env!("CARGO_PKG_VERSION")),
@@ -184,12 +174,16 @@ fn with_kubelet_mode(
     observation
 }
 
-/// The shipped catalog's diagnoses of one result.
-fn diagnose_one(
-    facts: &Facts,
-    result: &ScenarioResult,
-    overlapping_pods: &[String],
-) -> Vec<crate::diagnose::Diagnosis> {
+/// The shipped catalog's diagnoses of one result. Overlaps count between
+/// this scenario's pods only: they surely coexisted, while pods of two
+/// scenarios whose time windows intersect may not have (a window includes
+/// setup and removal), and a diagnosis must not guess.
+pub fn diagnose_result(facts: &Facts, result: &ScenarioResult) -> Vec<crate::diagnose::Diagnosis> {
+    let overlapping = crate::report::html::ranges::overlapping_pods(std::slice::from_ref(result));
+    let overlapping_pods = overlapping
+        .get(&result.id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     crate::diagnose::diagnose(
         crate::diagnose::catalog::shipped(),
         &crate::diagnose::Subject {
