@@ -1,4 +1,4 @@
-//! The command line: `run | list | validate | schema | compare | cleanup | node | cluster`.
+//! The command line: `run | list | validate | schema | compare | doctor | cleanup | node | cluster`.
 
 use std::path::PathBuf;
 
@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 pub mod cleanup;
 pub mod cluster;
 pub mod compare;
+pub mod doctor;
 pub mod node;
 pub mod run;
 pub mod target_args;
@@ -36,6 +37,8 @@ pub enum Command {
     Schema(validate::SchemaArgs),
     /// Compare results files from several runs.
     Compare(compare::CompareArgs),
+    /// Is the target ready for user-namespaced pods? Facts, probe pods, a readiness table.
+    Doctor(doctor::DoctorArgs),
     /// Remove everything earlier runs left behind on a target (by label).
     Cleanup(cleanup::CleanupArgs),
     /// Manage the harness's own local containerd node.
@@ -109,6 +112,7 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate::validate(a),
         Command::Schema(a) => validate::schema(a),
         Command::Compare(a) => compare::compare(a),
+        Command::Doctor(a) => doctor::doctor(a),
         Command::Cleanup(a) => cleanup::cleanup(a),
         Command::Node(a) => node::node(a),
         Command::Cluster(a) => cluster::cluster(a),

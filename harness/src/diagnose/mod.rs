@@ -7,6 +7,7 @@
 //! reports say so.
 
 pub mod catalog;
+pub mod doctor;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +37,21 @@ pub struct Diagnosis {
     /// or on the verdict alone).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pods: Vec<String>,
+}
+
+impl Diagnosis {
+    /// The record of a catalog entry, matched on `pods`.
+    pub fn of(entry: &Entry, pods: Vec<String>) -> Diagnosis {
+        Diagnosis {
+            id: entry.id.clone(),
+            severity: entry.severity,
+            title: entry.title.trim().to_string(),
+            cause: entry.cause.trim().to_string(),
+            fix: entry.fix.clone(),
+            cites: entry.cites.clone(),
+            pods,
+        }
+    }
 }
 
 /// What one scenario's diagnosis is computed from.
@@ -71,15 +87,7 @@ pub fn diagnose(catalog: &[Entry], subject: &Subject) -> Vec<Diagnosis> {
                 .matches
                 .iter()
                 .find_map(|m| match_one(m, &facts, subject))?;
-            Some(Diagnosis {
-                id: e.id.clone(),
-                severity: e.severity,
-                title: e.title.trim().to_string(),
-                cause: e.cause.trim().to_string(),
-                fix: e.fix.clone(),
-                cites: e.cites.clone(),
-                pods,
-            })
+            Some(Diagnosis::of(e, pods))
         })
         .collect();
     out.sort_by_key(|d| d.severity != Severity::Cause);

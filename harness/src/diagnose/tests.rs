@@ -73,6 +73,24 @@ fn catalog() -> Vec<Entry> {
     })
 }
 
+/// The shipped catalog's diagnoses of one observation.
+fn run_catalog(
+    facts: &Facts,
+    verdict: &Verdict,
+    observation: Option<&Observation>,
+    overlapping_pods: &[String],
+) -> Vec<Diagnosis> {
+    diagnose(
+        &catalog(),
+        &Subject {
+            facts,
+            verdict,
+            observation,
+            overlapping_pods,
+        },
+    )
+}
+
 /// The pods of the fixture's scenario whose ranges overlap, as the runner
 /// computes them.
 fn overlapping(f: &Fixture) -> Vec<String> {
@@ -425,14 +443,11 @@ fn a_pass_shows_only_warnings_and_a_skip_nothing() {
 fn causes_come_before_warnings_and_carry_the_pods_they_matched() {
     let f = fixture("crio-kubelet-slot-overlaps-auto");
     let pods = overlapping(&f);
-    let found = diagnose(
-        &catalog(),
-        &Subject {
-            facts: &f.environment,
-            verdict: &failed(),
-            observation: f.result.observation.as_ref(),
-            overlapping_pods: &pods,
-        },
+    let found = run_catalog(
+        &f.environment,
+        &failed(),
+        f.result.observation.as_ref(),
+        &pods,
     );
     let severities: Vec<Severity> = found.iter().map(|d| d.severity).collect();
     assert_eq!(severities, [Severity::Cause, Severity::Warning]);
@@ -446,15 +461,7 @@ fn an_error_verdict_matches_by_its_reason() {
     let verdict = Verdict::Error {
         reason: "account test: may not create pods after 15s: User \"test\" cannot create resource \"pods\"".into(),
     };
-    let found = diagnose(
-        &catalog(),
-        &Subject {
-            facts: &f.environment,
-            verdict: &verdict,
-            observation: None,
-            overlapping_pods: &[],
-        },
-    );
+    let found = run_catalog(&f.environment, &verdict, None, &[]);
     let ids: Vec<&str> = found.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["rbac-binding-not-yet-effective"]);
 }
@@ -467,15 +474,7 @@ fn the_kubelet_mode_is_the_one_the_pods_were_created_under() {
     let mut o = f.result.observation.clone().unwrap();
     assert_eq!(o.sends_node_userns_mode, Some(false));
     o.sends_node_userns_mode = Some(true);
-    let found = diagnose(
-        &catalog(),
-        &Subject {
-            facts: &f.environment,
-            verdict: &failed(),
-            observation: Some(&o),
-            overlapping_pods: &[],
-        },
-    );
+    let found = run_catalog(&f.environment, &failed(), Some(&o), &[]);
     assert!(found.is_empty(), "{found:?}");
 }
 
@@ -537,5 +536,126 @@ fn a_bad_entry_is_refused_with_its_place() {
         } else {
             assert!(got.contains(want), "{text}\nexpected {want:?} in {got:?}");
         }
+    }
+}
+
+mod doctor_rows {
+    use super::*;
+    use crate::diagnose::doctor::{ready, rows, RowStatus};
+
+    fn status_of(
+        rows: &[crate::diagnose::doctor::Row],
+        check: &str,
+    ) -> (RowStatus, Option<String>) {
+        let r = rows
+            .iter()
+            .find(|r| r.check == check)
+            .unwrap_or_else(|| panic!("no row {check}: {rows:?}"));
+        (r.status, r.diagnosis.as_ref().map(|d| d.id.clone()))
+    }
+
+    #[test]
+    fn the_normal_crio_node_is_ready_with_warnings() {
+        // Facts of the real CRI-O node (containers ids, no kubelet line, mode NODE).
+        let f = fixture("crio-annotation-under-node-mode");
+        let mut probe = fixture("crio-disjoint-ranges").result;
+        probe.id = "doctor/host-users-false".into();
+        let rows = rows(&catalog(), &f.environment, &[probe]);
+        assert!(ready(&rows), "{rows:?}");
+        assert_eq!(status_of(&rows, "subids containers"), (RowStatus::Ok, None));
+        assert_eq!(
+            status_of(&rows, "subids kubelet"),
+            (
+                RowStatus::Warn,
+                Some("kubelet-default-range-covers-containers".into())
+            )
+        );
+        assert_eq!(
+            status_of(&rows, "kubelet mode"),
+            (
+                RowStatus::Warn,
+                Some("crio-annotation-under-node-mode".into())
+            )
+        );
+        assert_eq!(
+            status_of(&rows, "CRI-O allowed annotations").0,
+            RowStatus::Ok
+        );
+        assert_eq!(status_of(&rows, "probe host-users-false").0, RowStatus::Ok);
+    }
+
+    #[test]
+    fn hidden_subids_fail_the_subids_row_with_its_fix() {
+        let f = fixture("crio-hidden-subids");
+        let rows = rows(&catalog(), &f.environment, &[]);
+        assert!(!ready(&rows));
+        let (status, entry) = status_of(&rows, "subids containers");
+        assert_eq!(status, RowStatus::Fail);
+        assert_eq!(entry.as_deref(), Some("crio-no-subids-for-containers"));
+        let failed: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.status == RowStatus::Fail)
+            .map(|r| r.check.as_str())
+            .collect();
+        assert_eq!(failed, ["subids containers"]);
+    }
+
+    #[test]
+    fn a_failed_probe_is_a_row_with_its_diagnosis() {
+        let f = fixture("crio-annotation-under-node-mode");
+        let mut annotation = f.result.clone();
+        annotation.id = "doctor/crio-annotation".into();
+        annotation.diagnoses = run_catalog(
+            &f.environment,
+            &annotation.verdict,
+            annotation.observation.as_ref(),
+            &[],
+        );
+        let mut host_users = fixture("kube-runtime-without-userns").result;
+        host_users.id = "doctor/host-users-false".into();
+        host_users.diagnoses = run_catalog(
+            &f.environment,
+            &host_users.verdict,
+            host_users.observation.as_ref(),
+            &[],
+        );
+        let rows = rows(&catalog(), &f.environment, &[annotation, host_users]);
+        assert_eq!(
+            status_of(&rows, "probe crio-annotation"),
+            (
+                RowStatus::Warn,
+                Some("crio-annotation-under-node-mode".into())
+            )
+        );
+        assert_eq!(
+            status_of(&rows, "probe host-users-false"),
+            (
+                RowStatus::Fail,
+                Some("runtime-without-userns-support".into())
+            )
+        );
+        assert!(!ready(&rows));
+    }
+
+    #[test]
+    fn openshift_rows_say_whether_restricted_v3_must_be_pinned() {
+        let f = fixture("openshift-unpinned-restricted-v2");
+        let rows = rows(&catalog(), &f.environment, &[]);
+        assert_eq!(
+            status_of(&rows, "OpenShift restricted-v3"),
+            (
+                RowStatus::Warn,
+                Some("openshift-unpinned-userns-restricted-v2".into())
+            )
+        );
+        let mut no_v3 = f.environment.clone();
+        if let Some(os) = no_v3.openshift.as_mut() {
+            os.sccs.retain(|s| s.name != "restricted-v3");
+        }
+        let rows = crate::diagnose::doctor::rows(&catalog(), &no_v3, &[]);
+        assert_eq!(
+            status_of(&rows, "OpenShift restricted-v3"),
+            (RowStatus::Warn, Some("openshift-no-usable-scc".into()))
+        );
     }
 }
