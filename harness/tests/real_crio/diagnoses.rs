@@ -32,6 +32,31 @@ fn expected(broken: &Path) -> Result<BTreeMap<String, String>, Failed> {
         .collect())
 }
 
+/// `command` through the CLI on the build's local node, which stays up
+/// (the trial stops it).
+fn on_node(
+    ctx: &Ctx,
+    b: &Build,
+    crio: &str,
+    command: &str,
+    rest: &[&str],
+) -> Result<std::process::Output, Failed> {
+    let node = ctx.node_dir(b).display().to_string();
+    let head = [
+        command,
+        "--target",
+        "local",
+        "--runtime",
+        "cri-o",
+        "--crio",
+        crio,
+        "--node-dir",
+        &node,
+        "--keep-node",
+    ];
+    ctx.cli(&[&head[..], rest].concat())
+}
+
 /// Runs `broken/` paths on the node as `flags` shape it; every scenario that
 /// ran must fail with its expected diagnosis; returns how many did.
 fn broken_run(
@@ -44,24 +69,13 @@ fn broken_run(
 ) -> Result<usize, Failed> {
     let out = ctx.dir(b).join(format!("{name}.json"));
     let out_s = out.display().to_string();
-    let node = ctx.node_dir(b).display().to_string();
-    let mut args = vec![
-        "run",
-        "--target",
-        "local",
-        "--runtime",
-        "cri-o",
-        "--crio",
+    let o = on_node(
+        ctx,
+        b,
         crio,
-        "--node-dir",
-        &node,
-        "--keep-node",
-        "--json",
-        &out_s,
-    ];
-    args.extend(flags);
-    args.extend(paths);
-    let o = ctx.cli(&args)?;
+        "run",
+        &[flags, &["--json", &out_s], paths].concat(),
+    )?;
     let all = text(&o);
     if o.status.code() != Some(1) {
         return Err(format!("{name}: expected exit 1, got {}:\n{all}", o.status).into());
@@ -100,22 +114,7 @@ fn doctor(
     crio: &str,
     flags: &[&str],
 ) -> Result<(Option<i32>, serde_json::Value, String), Failed> {
-    let node = ctx.node_dir(b).display().to_string();
-    let mut args = vec![
-        "doctor",
-        "--target",
-        "local",
-        "--runtime",
-        "cri-o",
-        "--crio",
-        crio,
-        "--node-dir",
-        &node,
-        "--keep-node",
-        "--json",
-    ];
-    args.extend(flags);
-    let o = ctx.cli(&args)?;
+    let o = on_node(ctx, b, crio, "doctor", &[flags, &["--json"]].concat())?;
     let table: serde_json::Value = serde_json::from_slice(&o.stdout)
         .map_err(|e| format!("doctor --json: {e}: {}", text(&o)))?;
     Ok((o.status.code(), table, text(&o)))
