@@ -290,3 +290,18 @@ fn validate_checks_the_diagnosis_catalog() {
         "{err}"
     );
 }
+
+/// `doctor` against a target that cannot be reached is an unusable target (3).
+#[test]
+fn doctor_on_an_unreachable_target_exits_3() {
+    let (code, _, stderr) = cli::run([
+        "doctor",
+        "--target",
+        "cri",
+        "--socket",
+        "unix:///nonexistent.sock",
+        "--json",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("/nonexistent.sock"), "{stderr}");
+}
