@@ -106,6 +106,15 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.verbose);
+    if matches!(cli.command, Command::Run(_) | Command::Doctor(_)) {
+        // A build whose embedded catalog does not load would diagnose
+        // nothing and say "no match"; say why instead (the tests prevent it).
+        if let Err(errors) = crate::diagnose::catalog::embedded() {
+            for e in errors {
+                eprintln!("warning: built-in diagnosis catalog: {e}");
+            }
+        }
+    }
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::List(a) => validate::list(a),
