@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::target_args::{self, TargetArgs};
-use crate::diagnose::doctor::{self, Row, RowStatus};
+use crate::diagnose::doctor;
 use crate::exit::{CliError, Status};
 use crate::runner::{self, Selection, Suite};
 use crate::scenario::Scenario;
@@ -149,37 +149,7 @@ pub fn doctor(args: DoctorArgs) -> Result<Status, CliError> {
             &(serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"),
         );
     } else {
-        crate::cli::print_stdout(&table(&facts.label(), &rows, ready));
+        crate::cli::print_stdout(&doctor::table(&facts.label(), &rows, ready));
     }
     Ok(if ready { Status::Ok } else { Status::Failed })
-}
-
-/// The table a person reads: one line per row, the fix under a row that is not ok.
-pub fn table(label: &str, rows: &[Row], ready: bool) -> String {
-    use std::fmt::Write;
-    let width = rows.iter().map(|r| r.check.len()).max().unwrap_or(0);
-    let mut s = format!("target: {label}\n");
-    for r in rows {
-        let _ = writeln!(
-            s,
-            "{:<width$}  {:<7}  {}",
-            r.check,
-            r.status.as_str(),
-            r.observed
-        );
-        if r.status != RowStatus::Ok {
-            if let Some(d) = &r.diagnosis {
-                let text = crate::report::diagnoses::text(std::slice::from_ref(d), false);
-                for line in text.lines() {
-                    let _ = writeln!(s, "{:width$}    {line}", "");
-                }
-            }
-        }
-    }
-    s.push_str(if ready {
-        "ready: user-namespaced pods can run here\n"
-    } else {
-        "not ready: see the rows marked FAIL\n"
-    });
-    s
 }

@@ -435,3 +435,33 @@ pub fn rows(catalog: &[Entry], facts: &Facts, probes: &[ScenarioResult]) -> Vec<
     }
     t.rows
 }
+
+/// The table a person reads: one line per row, the fix under a row that is not ok.
+pub fn table(label: &str, rows: &[Row], ready: bool) -> String {
+    use std::fmt::Write;
+    let width = rows.iter().map(|r| r.check.len()).max().unwrap_or(0);
+    let mut s = format!("target: {label}\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{:<width$}  {:<7}  {}",
+            r.check,
+            r.status.as_str(),
+            r.observed
+        );
+        if r.status != RowStatus::Ok {
+            if let Some(d) = &r.diagnosis {
+                let text = crate::report::diagnoses::text(std::slice::from_ref(d), false);
+                for line in text.lines() {
+                    let _ = writeln!(s, "{:width$}    {line}", "");
+                }
+            }
+        }
+    }
+    s.push_str(if ready {
+        "ready: user-namespaced pods can run here\n"
+    } else {
+        "not ready: see the rows marked FAIL\n"
+    });
+    s
+}

@@ -589,6 +589,11 @@ mod doctor_rows {
         let f = fixture("crio-hidden-subids");
         let rows = rows(&catalog(), &f.environment, &[]);
         assert!(!ready(&rows));
+        // The table `doctor` prints for it.
+        insta::assert_snapshot!(
+            "doctor_hidden_subids",
+            crate::diagnose::doctor::table(&f.environment.label(), &rows, ready(&rows))
+        );
         let (status, entry) = status_of(&rows, "subids containers");
         assert_eq!(status, RowStatus::Fail);
         assert_eq!(entry.as_deref(), Some("crio-no-subids-for-containers"));
