@@ -15,7 +15,7 @@ use crate::scenario::Scenario;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 ready, 1 not ready (a row failed), 2 usage, 3 the target is unusable."
+    after_help = "Exit codes: 0 ready, 1 not ready (a row failed), 2 usage, 3 the target is unusable, 130 interrupted (probe pods removed)."
 )]
 pub struct DoctorArgs {
     #[command(flatten)]
@@ -114,30 +114,43 @@ pub fn doctor(args: DoctorArgs) -> Result<Status, CliError> {
     });
     let result = result.map(|(target, facts)| {
         let target: Arc<dyn crate::targets::Target> = Arc::from(target);
+        let run_id = runner::new_run_id();
+        let interrupted = Arc::new(AtomicBool::new(false));
+        // Ctrl-C removes the probe pods, as it does a run's.
+        let on_interrupt =
+            super::run::on_ctrl_c(&rt, target.clone(), run_id.clone(), interrupted.clone());
         let suite = Arc::new(Suite {
             templates: target.templates(&facts),
             target,
             facts: facts.clone(),
-            run_id: runner::new_run_id(),
+            run_id,
             timeout: None,
             runtime: rt.handle().clone(),
-            interrupted: Arc::new(AtomicBool::new(false)),
+            interrupted: interrupted.clone(),
         });
         let selection = Selection {
             silent: true,
             ..Selection::default()
         };
         let results = suite.run(&probes, &selection);
+        on_interrupt.abort();
         let rows = doctor::rows(
             crate::diagnose::catalog::shipped(),
             &facts,
             &results.results,
         );
-        (facts, rows)
+        (
+            facts,
+            rows,
+            interrupted.load(std::sync::atomic::Ordering::SeqCst),
+        )
     });
     args.target.stop_local_node();
     rt.shutdown_timeout(std::time::Duration::from_secs(5));
-    let (facts, rows) = result?;
+    let (facts, rows, interrupted) = result?;
+    if interrupted {
+        return Ok(Status::Interrupted);
+    }
     let ready = doctor::ready(&rows);
     if args.json {
         let value = serde_json::json!({
