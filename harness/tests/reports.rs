@@ -245,6 +245,36 @@ fn sample_with_overlap() -> RunResults {
     r
 }
 
+/// A passing scenario whose pods share host ids: a warning in Markdown's
+/// "Warnings" section and in JUnit's system-out, not a failure.
+#[test]
+fn warnings_of_a_passing_scenario_are_reported() {
+    let r = sample_with_overlap();
+    assert_eq!(r.results[0].verdict.status(), "pass");
+    let md = markdown::render(&r);
+    let warnings = md
+        .split("### Warnings (passing pods that are unsafe)")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        warnings.contains("**Warning** (`overlapping-host-ranges`)"),
+        "{md}"
+    );
+    let xml = junit::render(&r).unwrap();
+    let case = xml
+        .split("<testcase name=\"host-users/aligned-range\"")
+        .nth(1)
+        .unwrap()
+        .split("</testcase>")
+        .next()
+        .unwrap();
+    assert!(
+        case.contains("warning: [overlapping-host-ranges]"),
+        "{case}"
+    );
+    assert!(!case.contains("<failure"), "{case}");
+}
+
 #[test]
 fn html_run_page_snapshot() {
     let page = html::run_page(&sample_with_overlap());

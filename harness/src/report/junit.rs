@@ -111,6 +111,12 @@ pub fn render(results: &RunResults) -> Result<String, super::ReportError> {
             out.push('\n');
             out.push_str(&super::evidence::render(o));
         }
+        // A passing pod that is unsafe: its warnings beside the evidence
+        // (a failure has them in its failure text).
+        if !r.verdict.is_failure() && !r.diagnoses.is_empty() {
+            out.push('\n');
+            out.push_str(&super::diagnoses::text(&r.diagnoses, false));
+        }
         case.set_system_out(out);
         // Objects the scenario could not remove, so `cleanup` can be aimed at them.
         if let Some(o) = r.observation.as_ref().filter(|o| !o.leftovers.is_empty()) {
