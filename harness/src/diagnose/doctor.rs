@@ -365,6 +365,17 @@ pub fn rows(catalog: &[Entry], facts: &Facts, probes: &[ScenarioResult]) -> Vec<
     }
 
     if let Some(os) = &facts.openshift {
+        let version = os
+            .version
+            .as_ref()
+            .map_or_else(|| "version not read".to_string(), |v| v.to_string());
+        let names: Vec<&str> = os.sccs.iter().map(|s| s.name.as_str()).collect();
+        t.add(
+            "OpenShift",
+            RowStatus::Ok,
+            format!("{version}; SCCs: {}", names.join(", ")),
+            None,
+        );
         let v3 = os.sccs.iter().find(|s| s.name == "restricted-v3");
         let v2 = os.sccs.iter().find(|s| s.name == "restricted-v2");
         match (v3, v2) {

@@ -643,6 +643,32 @@ mod doctor_rows {
     }
 
     #[test]
+    fn a_control_plane_without_nodes_reports_its_scc_facts() {
+        // MicroShift without its kubelet: no node facts, the probes skip.
+        let f = fixture("openshift-nested-container-not-usable");
+        let mut probe = f.result.clone();
+        probe.id = "doctor/host-users-false".into();
+        probe.verdict = Verdict::Skip {
+            reason: "the cluster reports no nodes".into(),
+        };
+        let rows = rows(&catalog(), &f.environment, &[probe]);
+        let (status, _) = status_of(&rows, "OpenShift");
+        assert_eq!(status, RowStatus::Ok);
+        let openshift = rows.iter().find(|r| r.check == "OpenShift").unwrap();
+        assert!(
+            openshift.observed.starts_with("5.0.0; SCCs: anyuid,"),
+            "{openshift:?}"
+        );
+        assert!(openshift.observed.contains("restricted-v3"));
+        assert_eq!(status_of(&rows, "kernel").0, RowStatus::Unknown);
+        assert_eq!(
+            status_of(&rows, "probe host-users-false").0,
+            RowStatus::Unknown
+        );
+        assert!(ready(&rows), "nothing failed: {rows:?}");
+    }
+
+    #[test]
     fn openshift_rows_say_whether_restricted_v3_must_be_pinned() {
         let f = fixture("openshift-unpinned-restricted-v2");
         let rows = rows(&catalog(), &f.environment, &[]);
