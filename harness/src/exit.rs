@@ -12,6 +12,10 @@ pub const FAILED: i32 = 1;
 pub const BAD_INPUT: i32 = 2;
 /// The target could not be used (unreachable, not root, runtime missing).
 pub const TARGET_UNUSABLE: i32 = 3;
+/// `run` selected no scenario (with `--no-tests=fail`, the default): a CI
+/// job whose path or filter is mistyped must not pass. The same number as
+/// cargo-nextest's "no tests run".
+pub const NO_TESTS: i32 = 4;
 /// Interrupted (SIGINT), after the reports were written.
 pub const INTERRUPTED: i32 = 130;
 
@@ -38,6 +42,10 @@ pub enum CliError {
     /// this is the closing summary line (`3 error(s)`).
     #[error("{0}")]
     Input(String),
+    /// `run` selected no scenario; the message says why (the filter, a path
+    /// that does not exist) and how to allow it.
+    #[error("{0}")]
+    NoTests(String),
     /// A file the command was asked to write or read.
     #[error("{context}")]
     File {
@@ -91,6 +99,7 @@ pub fn code(result: &Result<Status, CliError>) -> i32 {
         Ok(Status::Interrupted) => INTERRUPTED,
         Err(CliError::Usage(_) | CliError::Input(_) | CliError::File { .. }) => BAD_INPUT,
         Err(CliError::Report { .. }) => BAD_INPUT,
+        Err(CliError::NoTests(_)) => NO_TESTS,
         Err(CliError::Target(TargetError::Cancelled)) => INTERRUPTED,
         Err(CliError::Target(_) | CliError::Environment { .. }) => TARGET_UNUSABLE,
     }
@@ -122,5 +131,6 @@ mod tests {
         assert_eq!(code(&Err(CliError::Target(TargetError::unusable("x")))), 3);
         assert_eq!(code(&Err(CliError::environment("docker", io()))), 3);
         assert_eq!(code(&Err(CliError::Target(TargetError::Cancelled))), 130);
+        assert_eq!(code(&Err(CliError::NoTests("x".into()))), 4);
     }
 }

@@ -111,6 +111,23 @@ pub struct RuntimeFacts {
     pub config: Option<serde_json::Value>,
 }
 
+impl RuntimeFacts {
+    /// The version as every report and message shows it: the parsed,
+    /// normalised `major.minor.patch` (`2.1.9`, not `2.1.9+unknown` or
+    /// `v2.1.9`), else the raw text; the raw one stays in `reported_version`.
+    pub fn shown_version(&self) -> String {
+        self.version
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| self.reported_version.clone())
+    }
+
+    /// `containerd 2.1.9`.
+    pub fn shown(&self) -> String {
+        format!("{} {}", self.reported_name, self.shown_version())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HandlerFeatures {
@@ -164,6 +181,21 @@ pub struct SccFact {
 /// The kubelet gate that makes it send user-namespace modes (KEP-127).
 pub const USERNS_GATE: &str = "UserNamespacesSupport";
 
+/// The host ids the kubelet hands out to pods with `hostUsers: false`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeletIdRange {
+    /// First host id of the range.
+    pub first: u64,
+    /// How many host ids it spans.
+    pub count: u64,
+    /// Host ids per pod (one slot).
+    pub ids_per_pod: u32,
+    /// Where the range came from: the node's `kubelet` subordinate ids, or
+    /// the kubelet's default without them.
+    pub source: String,
+}
+
 /// Everything a target reported, probed once per run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -205,6 +237,10 @@ pub struct Facts {
     /// then the default for scenarios that do not say.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kubelet_emulated: bool,
+    /// The kubelet's user-namespace id range, where the target knows it
+    /// (cri, local: the range the emulated kubelet takes its slots from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet_ids: Option<KubeletIdRange>,
     /// Facts the target could not read, each naming what and why (e.g. a
     /// 403 listing nodes): requirements on them then skip, and the run says so.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -227,10 +263,7 @@ impl Facts {
     /// A one-line label for reports: `containerd 2.1.9 (local)`.
     pub fn label(&self) -> String {
         match &self.runtime {
-            Some(r) => format!(
-                "{} {} ({})",
-                r.reported_name, r.reported_version, self.target
-            ),
+            Some(r) => format!("{} ({})", r.shown(), self.target),
             None => format!("unknown runtime ({})", self.target),
         }
     }

@@ -29,8 +29,6 @@ pub struct Selection {
     pub test_threads: Option<usize>,
     /// libtest's terse output (one character per scenario).
     pub quiet: bool,
-    /// No libtest lines at all (a live progress line replaces them).
-    pub silent: bool,
 }
 
 impl Selection {
@@ -42,7 +40,6 @@ impl Selection {
             list: self.list,
             test_threads: self.test_threads,
             quiet: self.quiet,
-            logfile: self.silent.then(|| "/dev/null".to_string()),
             ..Arguments::default()
         }
     }
@@ -65,12 +62,26 @@ pub fn new_run_id() -> String {
     format!("{}-{}", millis, std::process::id())
 }
 
-/// Lists the selected scenarios the way `cargo test -- --list` does, without a target.
-pub fn list(scenarios: &[Scenario], selection: &Selection) {
-    let trials = scenarios
+/// The scenarios as trials that do nothing: for listing and counting.
+fn idle_trials(scenarios: &[Scenario]) -> Vec<Trial> {
+    scenarios
         .iter()
         .map(|s| Trial::test(s.id.clone(), || Ok(())).with_kind(s.topic.clone()))
-        .collect();
+        .collect()
+}
+
+/// How many scenarios the selection keeps, by libtest's own rule, without a target.
+pub fn selected_count(scenarios: &[Scenario], selection: &Selection) -> usize {
+    let args = selection.arguments();
+    idle_trials(scenarios)
+        .iter()
+        .filter(|t| !args.is_filtered_out(t))
+        .count()
+}
+
+/// Lists the selected scenarios the way `cargo test -- --list` does, without a target.
+pub fn list(scenarios: &[Scenario], selection: &Selection) {
+    let trials = idle_trials(scenarios);
     let mut args = selection.arguments();
     args.list = true;
     let _ = libtest_mimic::run(&args, trials);
@@ -96,7 +107,11 @@ impl Suite {
     /// Runs the selected scenarios and returns the results of those that ran
     /// or were skipped (filtered-out scenarios are absent).
     pub fn run(self: &Arc<Self>, scenarios: &[Scenario], selection: &Selection) -> RunResults {
-        self.run_with_progress(scenarios, selection, Arc::new(crate::progress::Lines))
+        self.run_with_progress(
+            scenarios,
+            selection,
+            Arc::new(crate::progress::Lines::new(selection.quiet)),
+        )
     }
 
     /// `run`, telling `progress` what starts and finishes.
@@ -125,14 +140,10 @@ impl Suite {
                     let outcome = match &result.verdict {
                         Verdict::Pass { .. } => Ok(Completion::Completed),
                         Verdict::Skip { reason } => Ok(Completion::ignored_with(reason)),
-                        Verdict::Fail { reason, diff, .. } => Err(Failed::from(format!(
-                            "{reason}\n{diff}\n{}",
-                            crate::report::diagnoses::text(&result.diagnoses, true)
-                        ))),
-                        Verdict::Error { reason } => Err(Failed::from(format!(
-                            "error: {reason}\n{}",
-                            crate::report::diagnoses::text(&result.diagnoses, true)
-                        ))),
+                        Verdict::Fail { reason, diff, .. } => {
+                            Err(Failed::from(format!("{reason}\n{diff}")))
+                        }
+                        Verdict::Error { reason } => Err(Failed::from(format!("error: {reason}"))),
                     };
                     results
                         .lock()
@@ -143,7 +154,9 @@ impl Suite {
                 .with_kind(kind)
             })
             .collect::<Vec<_>>();
-        let args = selection.arguments();
+        let mut args = selection.arguments();
+        // `progress` prints the lines (saying `skipped`, not libtest's `ignored`).
+        args.logfile = Some("/dev/null".to_string());
         progress.begin(trials.iter().filter(|t| !args.is_filtered_out(t)).count());
         // Our own results decide the exit code, not libtest's conclusion.
         let _ = libtest_mimic::run(&args, trials);
@@ -158,6 +171,7 @@ impl Suite {
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
             run_id: Some(self.run_id.clone()),
+            label: None,
             environment: self.facts.clone(),
             summary: Summary::of(&results),
             results,

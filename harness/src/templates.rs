@@ -38,7 +38,7 @@ pub const KNOWN: &[TemplateDef] = &[
         name: "runtime.name",
         kind: TemplateKind::Str,
     },
-    // runtime version as reported
+    // runtime version, normalised (`2.1.9` for `v2.1.9` or `2.1.9+unknown`)
     TemplateDef {
         name: "runtime.version",
         kind: TemplateKind::Str,
@@ -106,7 +106,7 @@ pub fn run_values(
     t.insert("node.idsPerPod".into(), ids_per_pod.to_string());
     if let Some(r) = &facts.runtime {
         t.insert("runtime.name".into(), r.reported_name.clone());
-        t.insert("runtime.version".into(), r.reported_version.clone());
+        t.insert("runtime.version".into(), r.shown_version());
     }
     let node = facts.nodes.first();
     let containers = |m: Option<&BTreeMap<String, Vec<crate::facts::SubIdRange>>>| {

@@ -126,6 +126,7 @@ pub fn sample() -> RunResults {
         started_at: "2026-11-22T15:00:00Z".into(),
         duration_ms: 5210,
         run_id: None,
+        label: None,
         environment: Facts {
             target: TargetKind::Local,
             endpoint: "unix:///var/lib/userns-e2e/node/run/containerd.sock".into(),
@@ -150,6 +151,7 @@ pub fn sample() -> RunResults {
             kubelet_emulated: false,
             gate_sources: BTreeMap::new(),
             host_view: true,
+            kubelet_ids: None,
             unreadable: Vec::new(),
         },
         summary: Summary::of(&results),
@@ -297,7 +299,9 @@ fn html_run_page_snapshot() {
 fn html_compare_page_snapshot() {
     use userns_e2e::compare::{compare, Run};
     let mut other = sample();
-    other.environment.runtime.as_mut().unwrap().reported_version = "v2.2.0".into();
+    let runtime = other.environment.runtime.as_mut().unwrap();
+    runtime.reported_version = "v2.2.0".into();
+    runtime.version = userns_e2e::version::Version::parse("v2.2.0");
     other.results[1].verdict = Verdict::Pass { checks: vec![] };
     let pod = &mut other.results[0].observation.as_mut().unwrap().pods[0];
     pod.inside.uid_map = Some(idmap::parse("0 131072 65535").unwrap());

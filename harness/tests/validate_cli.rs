@@ -305,3 +305,121 @@ fn doctor_on_an_unreachable_target_exits_3() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("/nonexistent.sock"), "{stderr}");
 }
+
+/// Issue 22: a mistyped path runs nothing and must not pass. It fails with
+/// exit 4 and the reason before the target is touched (a socket that does
+/// not exist would be exit 3); `--no-tests` opts out.
+#[test]
+fn a_run_that_selects_nothing_exits_4_saying_why() {
+    let scenarios = repo().join("scenarios");
+    let scenarios = scenarios.to_str().unwrap();
+    let cri = ["--target", "cri", "--socket", "unix:///nonexistent.sock"];
+    let run = |extra: &[&str]| {
+        cli::run(
+            ["run"]
+                .iter()
+                .chain(&cri)
+                .chain(&[scenarios])
+                .chain(extra)
+                .copied(),
+        )
+    };
+    // `scenario/` for `scenarios/`: not a path, so it is the filter.
+    let (code, _, err) = run(&["scenario/"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("no scenario selected: the filter \"scenario/\" matched none of the"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\"scenario/\" looks like a path, but no such file or folder exists"),
+        "{err}"
+    );
+    assert!(err.contains("--no-tests=warn"), "{err}");
+    assert!(
+        !err.contains("nonexistent.sock"),
+        "the target was not touched: {err}"
+    );
+    // A plain word that matches nothing, and --skip that leaves nothing.
+    let (code, _, err) = run(&["no-such-scenario-name"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(!err.contains("looks like a path"), "{err}");
+    let (code, _, err) = run(&["--skip", "/"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("--skip [\"/\"] left none of the"), "{err}");
+    // An existing folder without scenario files is bad input already.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, err) = cli::run(
+        ["run"]
+            .iter()
+            .chain(&cri)
+            .copied()
+            .chain([empty.path().to_str().unwrap()]),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no scenario files (*.yaml) found"), "{err}");
+    // warn: says so and goes on to the target; pass: goes on silently.
+    let (code, _, err) = run(&["scenario/", "--no-tests", "warn"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("warning: no scenario selected"), "{err}");
+    let (code, _, err) = run(&["scenario/", "--no-tests=pass"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(!err.contains("no scenario selected"), "{err}");
+    // A filter that selects something is not affected.
+    let (code, _, err) = run(&["host-users"]);
+    assert_eq!(code, 3, "{err}");
+}
+
+/// Issue 22: every mistake of a file in one pass, each with its place and
+/// field path, in file order; unknown fields get the nearest known name.
+#[test]
+fn validate_reports_every_error_of_a_file_with_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("three-mistakes.yaml");
+    // A wrong type (timeout), an unknown scenario field with a typo
+    // (`serail`), an unknown pod field (`hostUsrs`), and a second unknown
+    // field at the same level (`expct`).
+    let text = GOOD
+        .replace(
+            "description: d\n",
+            "description: d\ntimeout: [30s]\nserail: true\n",
+        )
+        .replace("      spec:\n", "      spec:\n        hostUsrs: false\n")
+        .replace("    expect:\n", "    expct: {}\n    expect:\n");
+    std::fs::write(&file, &text).unwrap();
+    let (code, _, err) = validate(&[&file]);
+    assert_eq!(code, 2, "{err}");
+    let report = err.replace(&dir.path().display().to_string(), "DIR");
+    insta::assert_snapshot!("every_error_of_a_file", report);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 5, "{report}");
+    assert!(
+        lines[0].starts_with("error: DIR/three-mistakes.yaml:2:1: at timeout: invalid type"),
+        "{report}"
+    );
+    assert!(
+        lines[1].contains(":3:1: at serail: unknown field `serail`")
+            && lines[1].ends_with("did you mean `serial`?"),
+        "{report}"
+    );
+    assert!(lines[2].contains("at pods[0].pod.spec.hostUsrs: unknown field `hostUsrs` in v1.Pod; did you mean `hostUsers`?"), "{report}");
+    assert!(
+        lines[3].contains("at pods[0].expct: unknown field `expct`")
+            && lines[3].ends_with("did you mean `expect`?"),
+        "{report}"
+    );
+    assert_eq!(lines[4], "4 error(s)");
+}
+
+/// Issue 22: words: one file is one file.
+#[test]
+fn validate_counts_files_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.yaml");
+    std::fs::write(&one, GOOD).unwrap();
+    let (code, out, err) = validate(&[&one]);
+    assert_eq!((code, out.as_str()), (0, "ok: 1 scenario file\n"), "{err}");
+    std::fs::write(dir.path().join("two.yaml"), GOOD).unwrap();
+    let (code, out, err) = validate(&[dir.path()]);
+    assert_eq!((code, out.as_str()), (0, "ok: 2 scenario files\n"), "{err}");
+}

@@ -32,7 +32,26 @@ pub struct CompareArgs {
 }
 
 pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
+    if args.label.len() > args.results.len() {
+        return Err(CliError::Usage(format!(
+            "{} labels for {} results files",
+            args.label.len(),
+            args.results.len()
+        )));
+    }
     let mut runs = Vec::new();
+    let mut sources = Vec::new();
+    // The baseline is the first column of the comparison, so the matrix, the
+    // JSON, the HTML and the change list below are one computation.
+    if let Some(p) = &args.baseline {
+        let results = json::read(p).map_err(CliError::Usage)?;
+        runs.push(Run {
+            label: format!("baseline: {}", compare::default_label(&results)),
+            results,
+        });
+        sources.push(p.display().to_string());
+    }
+    let first = runs.len();
     for (i, p) in args.results.iter().enumerate() {
         // The reader's message names the file and the place.
         let results = json::read(p).map_err(CliError::Usage)?;
@@ -42,13 +61,14 @@ pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
             .cloned()
             .unwrap_or_else(|| compare::default_label(&results));
         runs.push(Run { label, results });
+        sources.push(p.display().to_string());
     }
-    if args.label.len() > runs.len() {
-        return Err(CliError::Usage(format!(
-            "{} labels for {} results files",
-            args.label.len(),
-            runs.len()
-        )));
+    let mut labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
+    let results: Vec<&crate::report::results::RunResults> =
+        runs.iter().map(|r| &r.results).collect();
+    compare::distinct_labels(&mut labels, &results, &sources);
+    for (run, label) in runs.iter_mut().zip(labels) {
+        run.label = label;
     }
     let c = compare::compare(&runs);
     let md = compare::markdown(&c);
@@ -72,21 +92,18 @@ pub fn compare(args: CompareArgs) -> Result<Status, CliError> {
     let Some(base_path) = &args.baseline else {
         return Ok(Status::Ok);
     };
-    let baseline = json::read(base_path).map_err(CliError::Usage)?;
     let mut changed = false;
-    for run in &runs {
-        let changes = compare::changes_against(&baseline, &run.results);
+    for (i, label) in c.labels.iter().enumerate().skip(first) {
+        let changes = compare::changes_against(&c, 0, i);
         if changes.is_empty() {
             eprintln!(
-                "{}: no change against the baseline {}",
-                run.label,
+                "{label}: no change against the baseline {}",
                 base_path.display()
             );
         } else {
             changed = true;
             eprintln!(
-                "{}: {} change(s) against the baseline {}:",
-                run.label,
+                "{label}: {} change(s) against the baseline {}:",
                 changes.len(),
                 base_path.display()
             );

@@ -99,6 +99,11 @@ fn probes() -> Result<Vec<Scenario>, CliError> {
         .collect()
 }
 
+/// No progress lines while the probes run.
+struct Silent;
+
+impl crate::progress::Progress for Silent {}
+
 pub fn doctor(args: DoctorArgs) -> Result<Status, CliError> {
     args.target.check()?;
     let probes = if args.no_probes {
@@ -128,11 +133,8 @@ pub fn doctor(args: DoctorArgs) -> Result<Status, CliError> {
             runtime: rt.handle().clone(),
             interrupted: interrupted.clone(),
         });
-        let selection = Selection {
-            silent: true,
-            ..Selection::default()
-        };
-        let results = suite.run(&probes, &selection);
+        // The table is the output; the probes' own lines would only repeat it.
+        let results = suite.run_with_progress(&probes, &Selection::default(), Arc::new(Silent));
         on_interrupt.abort();
         let rows = doctor::rows(
             crate::diagnose::catalog::shipped(),

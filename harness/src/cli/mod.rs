@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod compare;
 pub mod doctor;
 pub mod node;
+pub mod preflight;
 pub mod run;
 pub mod target_args;
 pub mod validate;
@@ -28,7 +29,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios against a target and write reports.
-    Run(run::RunArgs),
+    // Boxed: its flags outweigh every other command's by far.
+    Run(Box<run::RunArgs>),
     /// List scenarios with their requirements.
     List(validate::ListArgs),
     /// Check scenario files, or diagnosis catalog entries (diagnoses/), without running anything.
@@ -106,6 +108,9 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.verbose);
+    if let Err(e) = preflight::check(&cli, &preflight::Host::this_process()) {
+        return crate::exit::finish(Err(e));
+    }
     if matches!(cli.command, Command::Run(_) | Command::Doctor(_)) {
         // A build whose embedded catalog does not load would diagnose
         // nothing and say "no match"; say why instead (the tests prevent it).
@@ -116,7 +121,7 @@ pub fn main() -> i32 {
         }
     }
     let result = match cli.command {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(*a),
         Command::List(a) => validate::list(a),
         Command::Validate(a) => validate::validate(a),
         Command::Schema(a) => validate::schema(a),

@@ -12,7 +12,7 @@ use crate::runner::{self, Selection, Suite};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 all passed or skipped, 1 a scenario failed or errored, 2 bad input or usage, 3 the target is unusable, 130 interrupted (reports written)."
+    after_help = "Exit codes: 0 all passed or skipped, 1 a scenario failed or errored, 2 bad input or usage, 3 the target is unusable, 4 no scenario selected (--no-tests=fail), 130 interrupted (reports written)."
 )]
 pub struct RunArgs {
     #[command(flatten)]
@@ -50,12 +50,63 @@ pub struct RunArgs {
     /// How many scenarios run at once (default: the number of CPUs).
     #[arg(long)]
     pub test_threads: Option<usize>,
+    /// A name for this run, stored in the results: `compare` uses it as the
+    /// run's column (e.g. `--label nightly`, `--label before-upgrade`).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// What a run that selects no scenario does: `fail` (exit 4, before the
+    /// target is touched), `warn` (say so, then run and exit 0) or `pass`.
+    #[arg(long, value_enum, default_value_t = NoTests::Fail)]
+    pub no_tests: NoTests,
 }
 
-/// Splits positional arguments into scenario paths and at most one filter.
-fn paths_and_filter(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>), CliError> {
+/// `--no-tests`, as cargo-nextest has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoTests {
+    Fail,
+    Warn,
+    Pass,
+}
+
+/// Why nothing was selected, in words that point at the likely typo.
+fn no_tests_reason(
+    loaded: usize,
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    skip: &[String],
+) -> String {
+    let shown = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut why = match filter {
+        Some(f) => {
+            let mut w =
+                format!("the filter {f:?} matched none of the {loaded} scenarios in {shown}");
+            // A filter with a slash or a YAML suffix was meant as a path:
+            // positional arguments that do not exist become the filter.
+            if f.contains('/') || f.ends_with(".yaml") || f.ends_with(".yml") {
+                w.push_str(&format!(
+                    "; {f:?} looks like a path, but no such file or folder exists, so it was taken as a name filter"
+                ));
+            }
+            w
+        }
+        None => format!("--skip {skip:?} left none of the {loaded} scenarios in {shown}"),
+    };
+    why.push_str(" (--no-tests=warn or --no-tests=pass to allow an empty run)");
+    format!("no scenario selected: {why}")
+}
+
+/// Splits positional arguments into scenario paths (those `exists` says
+/// exist) and at most one filter.
+pub fn paths_and_filter(
+    args: &[String],
+    exists: &dyn Fn(&Path) -> bool,
+) -> Result<(Vec<PathBuf>, Option<String>), CliError> {
     let (paths, filters): (Vec<&String>, Vec<&String>) =
-        args.iter().partition(|a| Path::new(a).exists());
+        args.iter().partition(|a| exists(Path::new(a)));
     if filters.len() > 1 {
         return Err(CliError::Usage(format!(
             "{} are neither existing paths nor a single filter; give at most one filter (missing scenario path?)",
@@ -69,8 +120,7 @@ fn paths_and_filter(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>), C
 }
 
 pub fn run(args: RunArgs) -> Result<Status, CliError> {
-    let (paths, filter) = paths_and_filter(&args.args)?;
-    args.target.check()?;
+    let (paths, filter) = paths_and_filter(&args.args, &|p| p.exists())?;
     let scenarios = super::validate::load(&paths)?;
     let selection = Selection {
         filter,
@@ -79,12 +129,30 @@ pub fn run(args: RunArgs) -> Result<Status, CliError> {
         list: args.list,
         test_threads: args.test_threads,
         quiet: args.quiet,
-        silent: false,
     };
     if args.list {
         runner::list(&scenarios, &selection);
         return Ok(Status::Ok);
     }
+    // Before the target: a typo must not cost a node start, and must not pass.
+    if runner::selected_count(&scenarios, &selection) == 0 {
+        let reason = no_tests_reason(
+            scenarios.len(),
+            &paths,
+            selection.filter.as_deref(),
+            &selection.skip,
+        );
+        match args.no_tests {
+            NoTests::Fail => return Err(CliError::NoTests(reason)),
+            NoTests::Warn => eprintln!("warning: {reason}"),
+            NoTests::Pass => {}
+        }
+    }
+    // `--crio VERSION` is downloaded (once) before the async runtime starts.
+    let args = RunArgs {
+        target: args.target.resolved()?,
+        ..args
+    };
     let rt = crate::cli::runtime()?;
     let result = run_on_target(&rt, &args, &scenarios, &selection);
     args.target.stop_local_node();
@@ -100,13 +168,9 @@ fn run_on_target(
 ) -> Result<Status, CliError> {
     // On a terminal a live line replaces libtest's lines; elsewhere (CI) and
     // with --quiet, libtest's output as before.
-    let mut selection = selection.clone();
     let progress: Arc<dyn Progress> = match LiveLine::on_terminal().filter(|_| !args.quiet) {
-        Some(line) => {
-            selection.silent = true;
-            Arc::new(line)
-        }
-        None => Arc::new(Lines),
+        Some(line) => Arc::new(line),
+        None => Arc::new(Lines::new(args.quiet)),
     };
     let (target, facts) = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;
@@ -134,7 +198,8 @@ fn run_on_target(
     // scenarios in flight end with an error; the reports are still written
     // below and the exit code is 130.
     let on_interrupt = on_ctrl_c(rt, target, run_id, interrupted);
-    let results = suite.run_with_progress(scenarios, &selection, progress);
+    let mut results = suite.run_with_progress(scenarios, selection, progress);
+    results.label = args.label.clone();
     on_interrupt.abort();
     write_reports(args, &results)?;
     let s = &results.summary;
@@ -210,15 +275,18 @@ mod tests {
     fn positional_arguments_split_into_paths_and_one_filter() {
         let dir = std::env::temp_dir();
         let d = dir.display().to_string();
-        let (paths, filter) = paths_and_filter(&[d.clone(), "annotation".into()]).unwrap();
+        let (paths, filter) =
+            paths_and_filter(&[d.clone(), "annotation".into()], &|p| p.exists()).unwrap();
         assert_eq!(paths, vec![PathBuf::from(&d)]);
         assert_eq!(filter.as_deref(), Some("annotation"));
-        let (paths, filter) = paths_and_filter(&[]).unwrap();
+        let (paths, filter) = paths_and_filter(&[], &|p| p.exists()).unwrap();
         assert_eq!(paths, vec![PathBuf::from("scenarios")]);
         assert_eq!(filter, None);
-        assert!(paths_and_filter(&["nope-1".into(), "nope-2".into()])
-            .unwrap_err()
-            .to_string()
-            .contains("nope-1"));
+        assert!(
+            paths_and_filter(&["nope-1".into(), "nope-2".into()], &|p| p.exists())
+                .unwrap_err()
+                .to_string()
+                .contains("nope-1")
+        );
     }
 }

@@ -74,7 +74,8 @@ pub fn validate(args: ValidateArgs) -> Result<Status, CliError> {
                         eprintln!("warning: {w}");
                     }
                 }
-                println!("ok: {} scenario files", scenarios.len());
+                let n = scenarios.len();
+                println!("ok: {n} scenario file{}", if n == 1 { "" } else { "s" });
             }
             Err(errors) => {
                 for e in &errors {

@@ -299,7 +299,7 @@ pub fn load_str(file: &Path, text: &str) -> Result<Entry, Vec<LoadError>> {
         )]);
     }
     let entry: Entry = serde_path_to_error::deserialize(doc.value.clone()).map_err(|e| {
-        let path = crate::scenario::load::path_string(e.path());
+        let path = crate::scenario::recover::path_string(e.path());
         vec![error_at(
             file,
             doc.locate(&path),

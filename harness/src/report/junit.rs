@@ -11,14 +11,7 @@ use crate::verdict::Verdict;
 /// `containerd-2.1.9`: runtime and version, safe in a classname.
 fn runtime_tag(results: &RunResults) -> String {
     let raw = match &results.environment.runtime {
-        Some(r) => format!(
-            "{}-{}",
-            r.reported_name,
-            r.version
-                .as_ref()
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| r.reported_version.clone())
-        ),
+        Some(r) => format!("{}-{}", r.reported_name, r.shown_version()),
         None => "unknown-runtime".into(),
     };
     raw.chars()
@@ -44,7 +37,11 @@ pub fn render(results: &RunResults) -> Result<String, super::ReportError> {
     ];
     if let Some(r) = &env.runtime {
         props.push(Property::new("runtime", r.reported_name.clone()));
-        props.push(Property::new("runtime.version", r.reported_version.clone()));
+        props.push(Property::new("runtime.version", r.shown_version()));
+        props.push(Property::new(
+            "runtime.reportedVersion",
+            r.reported_version.clone(),
+        ));
     }
     if let Some(k) = &env.kubernetes {
         props.push(Property::new("kubernetes", k.to_string()));

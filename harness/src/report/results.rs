@@ -25,6 +25,10 @@ pub struct RunResults {
     /// the run made. Absent in results written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    /// `run --label`: what this run is to the person who made it (`nightly`,
+    /// `after the upgrade`); `compare` names the run's column with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub environment: Facts,
     pub results: Vec<ScenarioResult>,
     pub summary: Summary,

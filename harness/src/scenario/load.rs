@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
 use super::model::{PodTemplate, Scenario, ScenarioFile};
+use super::recover;
 use super::yaml::{self, join_index, join_key, Document, Location};
 use crate::templates::{self, Templates};
 
@@ -91,21 +92,6 @@ fn plain_error(file: &Path, location: Option<Location>, message: impl Into<Strin
     }
 }
 
-/// Renders a serde_path_to_error path in the same form as the location index.
-pub fn path_string(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => out = join_index(&out, *index),
-            Segment::Map { key } => out = join_key(&out, key),
-            Segment::Enum { variant } => out = join_key(&out, variant),
-            Segment::Unknown => {}
-        }
-    }
-    out
-}
-
 /// Parses and checks one scenario file's text.
 pub fn load_str(file: &Path, text: &str) -> Result<ScenarioFile, Vec<LoadError>> {
     let doc = yaml::parse(text).map_err(|e| vec![plain_error(file, e.location, e.message)])?;
@@ -127,16 +113,34 @@ pub fn load_str(file: &Path, text: &str) -> Result<ScenarioFile, Vec<LoadError>>
             )])
         }
     }
-    let spec: ScenarioFile = serde_path_to_error::deserialize(doc.value.clone()).map_err(|e| {
-        let message = e.inner().to_string();
-        let path = path_string(e.path());
-        vec![ctx.error(&path, message)]
-    })?;
-    let mut errors = Vec::new();
-    check_semantics(&ctx, &spec, &mut errors);
+    // Every error of the file at once: typing errors (each wrong part is
+    // removed and typing goes on), then the checks on what could be typed.
+    let r = recover::deserialize_all::<ScenarioFile>(&doc.value, "");
+    let mut errors: Vec<LoadError> = r
+        .errors
+        .iter()
+        .map(|f| ctx.error(&f.path, f.message.clone()))
+        .collect();
+    let Some(spec) = r.typed else {
+        return Err(errors);
+    };
+    let mut checked = Vec::new();
+    check_semantics(&ctx, &spec, &mut checked);
+    // A removed part is not reported again (`cites: 7` is not also empty).
+    errors.extend(checked.into_iter().filter(|e| {
+        !e.path.as_deref().is_some_and(|p| {
+            r.removed.iter().any(|gone| {
+                p == gone
+                    || p.starts_with(&format!("{gone}."))
+                    || p.starts_with(&format!("{gone}["))
+            })
+        })
+    }));
     if errors.is_empty() {
         Ok(spec)
     } else {
+        // In file order, as a reader goes through it.
+        errors.sort_by_key(|e| (e.line.unwrap_or(0), e.column.unwrap_or(0)));
         Err(errors)
     }
 }
@@ -266,13 +270,16 @@ fn check_pod(ctx: &Ctx, path: &str, pod: &PodTemplate) -> Result<Pod, Vec<LoadEr
     if value.get("kind").and_then(Value::as_str) != Some("Pod") {
         errors.push(ctx.error(&join_key(path, "kind"), "must be `Pod`"));
     }
-    let typed: Pod = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
-        let message = e.inner().to_string();
-        let p = join_key(path, &path_string(e.path()));
-        vec![ctx.error(p.trim_end_matches('.'), message)]
-    })?;
+    let r = recover::deserialize_all::<Pod>(&value, path);
+    errors.extend(r.errors.iter().map(|f| {
+        let p = join_key(path, &f.path);
+        ctx.error(p.trim_end_matches('.'), f.message.clone())
+    }));
+    let Some(typed) = r.typed else {
+        return Err(errors);
+    };
     let round_trip = serde_json::to_value(&typed).unwrap_or(Value::Null);
-    unknown_fields(ctx, path, &value, &round_trip, &mut errors);
+    unknown_fields(ctx, path, &r.pruned, &round_trip, &mut errors);
     match typed.metadata.name.as_deref() {
         None => errors.push(ctx.error(&join_key(path, "metadata"), "metadata.name is required")),
         Some(n) if !is_dns_label(n) => errors.push(ctx.error(
@@ -309,7 +316,11 @@ fn unknown_fields(
                 let p = join_key(path, k);
                 match r.get(k) {
                     None if !v.is_null() => {
-                        errors.push(ctx.error(&p, format!("unknown field `{k}` in v1.Pod")))
+                        let known = recover::known_fields(&p, true);
+                        let hint = recover::did_you_mean(k, &known)
+                            .map(|s| format!("; did you mean `{s}`?"))
+                            .unwrap_or_default();
+                        errors.push(ctx.error(&p, format!("unknown field `{k}` in v1.Pod{hint}")))
                     }
                     None => {}
                     Some(rv) => unknown_fields(ctx, &p, v, rv, errors),
@@ -487,7 +498,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
 pub fn materialize_pod(pod: &PodTemplate, values: &Templates) -> Result<Pod, String> {
     let value = templates::substitute_value(&pod.0, values)?;
     serde_path_to_error::deserialize(value)
-        .map_err(|e| format!("pod: at {}: {}", path_string(e.path()), e.inner()))
+        .map_err(|e| format!("pod: at {}: {}", recover::path_string(e.path()), e.inner()))
 }
 
 /// Warnings that do not stop a run: CRI-O `userns-mode` values CRI-O will
@@ -582,7 +593,7 @@ pods:
         );
         assert_eq!(
             errors(&bad),
-            vec!["f.yaml:11:9: at pods[0].pod.spec.hostUser: unknown field `hostUser` in v1.Pod"]
+            vec!["f.yaml:11:9: at pods[0].pod.spec.hostUser: unknown field `hostUser` in v1.Pod; did you mean `hostUsers`?"]
         );
     }
 

@@ -5,6 +5,7 @@ pub mod load;
 pub mod matchers;
 pub mod model;
 pub mod pod_schema;
+pub mod recover;
 pub mod yaml;
 
 pub use model::*;

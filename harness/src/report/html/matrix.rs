@@ -7,14 +7,10 @@ use std::fmt::Write;
 use super::{escape as e, filter, shell};
 use crate::compare::{Comparison, Row};
 
-fn changed(r: &Row) -> bool {
-    !r.differences.is_empty() || r.statuses.windows(2).any(|w| w[0] != w[1])
-}
-
 fn cell(r: &Row, run: usize) -> String {
     let status = r.statuses.get(run).map(String::as_str).unwrap_or("absent");
     let status = e(status);
-    if !changed(r) {
+    if !r.changed() {
         return format!("<td class=\"cell {status}\">{status}</td>");
     }
     let mut d = String::new();
@@ -38,7 +34,7 @@ fn cell(r: &Row, run: usize) -> String {
 
 pub fn page(c: &Comparison) -> String {
     let mut b = String::from("<h1>userns-e2e comparison</h1>\n");
-    let n_changed = c.rows.iter().filter(|r| changed(r)).count();
+    let n_changed = c.rows.iter().filter(|r| r.changed()).count();
     let _ = writeln!(
         b,
         "<p>{} scenarios × {} runs; {n_changed} differ (outlined cells open what each run observed). Allocator slots, ids and timings are not compared.</p>",
@@ -59,7 +55,7 @@ pub fn page(c: &Comparison) -> String {
     }
     b.push_str("</tr></thead><tbody>\n");
     for r in &c.rows {
-        let flag = if changed(r) { "yes" } else { "no" };
+        let flag = if r.changed() { "yes" } else { "no" };
         let _ = write!(
             b,
             "<tr data-row data-changed=\"{flag}\"><td><code>{}</code></td>",

@@ -47,7 +47,7 @@ th{background:#f6f8fa}code,pre{font:12px/1.35 ui-monospace,monospace}pre{white-s
 svg{max-width:100%;height:auto;font:10px ui-monospace,monospace}
 svg .grid{stroke:#eaeef2}svg .axis{stroke:#57606a}svg .tick{fill:#57606a}
 svg .node-range{opacity:.18}svg .node-strip{opacity:.6}
-svg .host{fill:#8c959f}svg .containers{fill:#2da44e}svg .kubelet{fill:#0969da}
+svg .host{fill:#8c959f}svg .containers{fill:#2da44e}svg .kubelet{fill:#0969da}svg .shared{fill:#bf8700}
 svg .bar{fill:#6639ba}svg .bar.clash{fill:#cf222e}
 svg .overlap .band{fill:#cf222e;fill-opacity:.35;stroke:#cf222e;stroke-width:1.5}svg .overlap .link{stroke:#cf222e;stroke-width:2;stroke-dasharray:3 2}
 .legend span.sw{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em;vertical-align:middle}
@@ -115,7 +115,13 @@ pub fn run_page(results: &RunResults) -> String {
             "runtime",
             env.runtime
                 .as_ref()
-                .map(|r| format!("{} {}", r.reported_name, r.reported_version))
+                .map(|r| {
+                    if r.shown_version() == r.reported_version {
+                        r.shown()
+                    } else {
+                        format!("{} (reported as {:?})", r.shown(), r.reported_version)
+                    }
+                })
                 .unwrap_or_else(|| "unknown".into()),
         ),
     ];
@@ -180,7 +186,7 @@ fn host_ids(results: &RunResults) -> String {
     let _ = writeln!(
         b,
         "<p class=\"legend\">Host ids on a <b>logarithmic</b> axis from 0 to 2<sup>32</sup> (every doubling equally wide; ticks every 16×), so ranges from the host's own ids to OpenShift project uids near 10<sup>9</sup> fit on one line. One row per <code>uid_map</code> line whose host start is not 0, labelled <i>scenario / pod: inside host length</i>; bars narrower than 2 px are widened.\
-<br><span class=\"sw\" style=\"background:#8c959f\"></span>host's own ids<span class=\"sw\" style=\"background:#2da44e\"></span><code>containers</code> subordinate ids (CRI-O <code>auto</code>)<span class=\"sw\" style=\"background:#0969da\"></span>kubelet allocation range<span class=\"sw\" style=\"background:#6639ba\"></span>pod range<span class=\"sw\" style=\"background:#cf222e\"></span>overlap\
+<br><span class=\"sw\" style=\"background:#8c959f\"></span>host's own ids<span class=\"sw\" style=\"background:#2da44e\"></span><code>containers</code> subordinate ids (CRI-O <code>auto</code>)<span class=\"sw\" style=\"background:#0969da\"></span>kubelet allocation range (its <code>kubelet</code> subuid entry, else 65536 up to 2<sup>32</sup> with slots at random)<span class=\"sw\" style=\"background:#bf8700\"></span>ids both the kubelet and <code>containers</code> may hand out<span class=\"sw\" style=\"background:#6639ba\"></span>pod range<span class=\"sw\" style=\"background:#cf222e\"></span>overlap\
 <br>An overlap is two pods sharing host ids while both existed: pods of one scenario always coexist; pods of different scenarios coexist when the scenarios' time windows intersect{}.</p>",
         if timed {
             ""

@@ -57,10 +57,12 @@ pub struct Overlap {
     pub end: u64,
 }
 
-/// The kubelet's defaults when no `kubelet` subordinate range is configured
-/// (KEP-127: from 65536, 65536 ids per pod, maxPods slots).
-const KUBELET_DEFAULT_FIRST: u64 = 65536;
-const KUBELET_DEFAULT_MAX_PODS: u64 = 110;
+/// The kubelet's range when no `kubelet` subordinate range is configured:
+/// 65536 up to 2^32, slots placed at random in it (kubernetes
+/// `pkg/kubelet/kubelet_getters.go` getKubeletMappings: `defaultFirstID =
+/// 1 << 16`, `defaultLen = 1<<32 - defaultFirstID`).
+const KUBELET_DEFAULT_FIRST: u64 = 1 << 16;
+const KUBELET_DEFAULT_LEN: u64 = (1 << 32) - KUBELET_DEFAULT_FIRST;
 
 /// Every observed pod range, in scenario and pod order.
 pub fn pod_ranges(results: &RunResults) -> Vec<PodRange> {
@@ -135,22 +137,26 @@ pub fn node_ranges(facts: &Facts) -> Vec<NodeRange> {
             count: r.count,
         });
     }
-    let kubelet = subuids("kubelet");
-    if kubelet.is_empty() {
-        let count = 65536 * KUBELET_DEFAULT_MAX_PODS;
-        out.push(NodeRange {
+    // What the kubelet really uses: the range the target reported (the
+    // emulated kubelet of cri/local), else the node's `kubelet` subuid entry,
+    // else the kubelet's default.
+    let kubelet: Vec<NodeRange> = match (&facts.kubelet_ids, subuids("kubelet").first()) {
+        (Some(k), _) => vec![NodeRange {
             kind: "kubelet",
             label: format!(
-                "kubelet default {}–{} (no kubelet subuid; maxPods {KUBELET_DEFAULT_MAX_PODS} assumed)",
-                KUBELET_DEFAULT_FIRST,
-                KUBELET_DEFAULT_FIRST + count - 1
+                "kubelet {}–{} ({})",
+                k.first,
+                k.first + k.count.saturating_sub(1),
+                if k.source.starts_with("/etc/subuid") {
+                    "its kubelet subuid entry"
+                } else {
+                    "default without a kubelet subuid: slots at random"
+                }
             ),
-            start: KUBELET_DEFAULT_FIRST,
-            count,
-        });
-    }
-    for r in kubelet {
-        out.push(NodeRange {
+            start: k.first,
+            count: k.count,
+        }],
+        (None, Some(r)) => vec![NodeRange {
             kind: "kubelet",
             label: format!(
                 "kubelet subuid {}–{}",
@@ -159,8 +165,42 @@ pub fn node_ranges(facts: &Facts) -> Vec<NodeRange> {
             ),
             start: r.start,
             count: r.count,
-        });
-    }
+        }],
+        (None, None) => vec![NodeRange {
+            kind: "kubelet",
+            label: format!(
+                "kubelet default {}–{} (no kubelet subuid: slots at random)",
+                KUBELET_DEFAULT_FIRST,
+                KUBELET_DEFAULT_FIRST + KUBELET_DEFAULT_LEN - 1
+            ),
+            start: KUBELET_DEFAULT_FIRST,
+            count: KUBELET_DEFAULT_LEN,
+        }],
+    };
+    // Where kubelet slots and CRI-O's `auto` share host ids: a pod of each
+    // can get the same ids there.
+    let shared: Vec<NodeRange> = kubelet
+        .iter()
+        .flat_map(|k| {
+            out.iter()
+                .filter(|c| c.kind == "containers")
+                .filter_map(move |c| {
+                    let start = k.start.max(c.start);
+                    let end = (k.start + k.count).min(c.start + c.count);
+                    (start < end).then(|| NodeRange {
+                        kind: "shared",
+                        label: format!(
+                            "kubelet and containers overlap {start}–{}: pods of both may share ids",
+                            end - 1
+                        ),
+                        start,
+                        count: end - start,
+                    })
+                })
+        })
+        .collect();
+    out.extend(kubelet);
+    out.extend(shared);
     out
 }
 
@@ -272,6 +312,87 @@ mod tests {
         assert_eq!(overlaps(&concurrent).len(), 1);
         let unknown = [range("s", "a", 65536, None), range("t", "a", 65536, None)];
         assert!(overlaps(&unknown).is_empty());
+    }
+
+    fn facts(subuids: &[(&str, u64, u64)], kubelet_ids: Option<(u64, u64)>) -> Facts {
+        let mut m = std::collections::BTreeMap::new();
+        for (user, start, count) in subuids {
+            m.entry(user.to_string())
+                .or_insert_with(Vec::new)
+                .push(SubIdRange {
+                    start: *start,
+                    count: *count,
+                });
+        }
+        Facts {
+            target: crate::facts::TargetKind::Cri,
+            endpoint: String::new(),
+            runtime: None,
+            kubernetes: None,
+            openshift: None,
+            feature_gates: Default::default(),
+            gate_sources: Default::default(),
+            host_view: true,
+            nodes: vec![crate::facts::NodeFacts {
+                subuids: Some(m),
+                ..Default::default()
+            }],
+            sends_node_userns_mode: None,
+            kubelet_emulated: false,
+            kubelet_ids: kubelet_ids.map(|(first, count)| crate::facts::KubeletIdRange {
+                first,
+                count,
+                ids_per_pod: 65536,
+                source: "/etc/subuid kubelet".into(),
+            }),
+            unreadable: Vec::new(),
+        }
+    }
+
+    fn kinds(n: &[NodeRange]) -> Vec<(&str, u64, u64)> {
+        n.iter().map(|r| (r.kind, r.start, r.count)).collect()
+    }
+
+    /// Issue 18.6: without a `kubelet` entry the kubelet uses 65536 up to
+    /// 2^32, which covers every `containers` range; the overlap is drawn.
+    #[test]
+    fn kubelet_default_reaches_2_to_the_32_and_covers_containers() {
+        let n = node_ranges(&facts(&[("containers", 200000, 268435456)], None));
+        assert_eq!(
+            kinds(&n),
+            [
+                ("host", 0, 65536),
+                ("containers", 200000, 268435456),
+                ("kubelet", 65536, (1 << 32) - 65536),
+                ("shared", 200000, 268435456),
+            ]
+        );
+        assert_eq!(
+            n[2].label,
+            "kubelet default 65536–4294967295 (no kubelet subuid: slots at random)"
+        );
+    }
+
+    /// A `kubelet` entry apart from `containers` leaves no shared ids; the
+    /// range the target reported wins over the node's file.
+    #[test]
+    fn kubelet_subuid_entry_and_reported_range() {
+        let n = node_ranges(&facts(
+            &[
+                ("containers", 200000, 65536 * 10),
+                ("kubelet", 1 << 30, 1 << 26),
+            ],
+            None,
+        ));
+        assert_eq!(kinds(&n)[2..], [("kubelet", 1 << 30, 1 << 26)]);
+        let n = node_ranges(&facts(
+            &[("containers", 200000, 65536 * 10)],
+            Some((65536 * 4, 65536 * 4)),
+        ));
+        assert_eq!(
+            kinds(&n)[2..],
+            [("kubelet", 262144, 262144), ("shared", 262144, 262144)]
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The kubelet's user-namespace allocator, for the cri target: fixed-size,
-//! 65536-aligned slots of host ids, one per pod with `hostUsers: false`.
+//! 65536-aligned slots of host ids, one per pod with `hostUsers: false`,
+//! taken at random among the free ones as the kubelet's bitmap allocator does
+//! (kubernetes `pkg/kubelet/userns/userns_manager.go` allocates with
+//! `AllocateNext` on an allocation map with a random scan strategy).
 //!
 //! State lives in a file under an exclusive lock, so two concurrent runs on
 //! one host never hand out the same range; slots of processes that died are
@@ -40,12 +43,25 @@ pub enum AllocatorError {
     },
     #[error("slot {0} lies above 2^32")]
     AboveU32(u64),
+    #[error("the kubelet's range {first}+{count} has {slots} slots of {ids_per_pod} ids, fewer than maxPods {max_pods}")]
+    TooSmall {
+        first: u64,
+        count: u64,
+        slots: u64,
+        ids_per_pod: u32,
+        max_pods: u32,
+    },
 }
 
 /// The kubelet's default ids per pod.
 pub const DEFAULT_IDS_PER_POD: u32 = 65536;
-/// The kubelet's default pod limit, which sizes the default range.
+/// The kubelet's default pod limit: its range must hold this many slots.
 pub const DEFAULT_MAX_PODS: u32 = 110;
+/// The kubelet's range without a `kubelet` subordinate id entry: 65536 up to
+/// 2^32 (kubernetes `pkg/kubelet/kubelet_getters.go` getKubeletMappings:
+/// `defaultFirstID = 1 << 16`, `defaultLen = 1<<32 - defaultFirstID`).
+pub const DEFAULT_FIRST_ID: u64 = 1 << 16;
+pub const DEFAULT_LEN: u64 = (1 << 32) - DEFAULT_FIRST_ID;
 
 /// Which host ids the allocator hands out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +73,8 @@ pub struct Range {
 
 impl Range {
     /// The kubelet's rule: the `kubelet` user's subordinate range when there is
-    /// one (it must be aligned to ids-per-pod), else from 65536, 65536 × maxPods long.
+    /// one (it must be aligned to ids-per-pod), else 65536 up to 2^32; either
+    /// must hold maxPods slots.
     pub fn kubelet_rule(
         kubelet_subuids: Option<&[SubIdRange]>,
         ids_per_pod: u32,
@@ -66,7 +83,7 @@ impl Range {
         if ids_per_pod == 0 || !ids_per_pod.is_multiple_of(65536) {
             return Err(AllocatorError::IdsPerPod(ids_per_pod));
         }
-        match kubelet_subuids.and_then(|r| r.first()) {
+        let range = match kubelet_subuids.and_then(|r| r.first()) {
             Some(r) => {
                 if r.start % ids_per_pod as u64 != 0
                     || r.count % ids_per_pod as u64 != 0
@@ -78,17 +95,39 @@ impl Range {
                         ids_per_pod,
                     });
                 }
-                Ok(Range {
+                Range {
                     first: r.start,
                     count: r.count,
                     ids_per_pod,
-                })
+                }
             }
-            None => Ok(Range {
-                first: 65536,
-                count: 65536 * max_pods as u64,
+            None => Range {
+                first: DEFAULT_FIRST_ID,
+                count: DEFAULT_LEN,
                 ids_per_pod,
-            }),
+            },
+        };
+        if range.slots() < max_pods as u64 {
+            return Err(AllocatorError::TooSmall {
+                first: range.first,
+                count: range.count,
+                slots: range.slots(),
+                ids_per_pod,
+                max_pods,
+            });
+        }
+        Ok(range)
+    }
+
+    /// Slots the emulation hands out: all but one that would end at 2^32-1.
+    /// The kubelet gives that one too and the runtime then fails
+    /// (`fork/exec /proc/self/exe: invalid argument`, kubernetes#139916); a
+    /// run should not hit a known kubelet bug at random.
+    fn usable_slots(&self) -> u64 {
+        let slots = self.slots();
+        match self.base(slots.saturating_sub(1)) {
+            Some(b) if slots > 1 && b + self.ids_per_pod as u64 >= 1 << 32 => slots - 1,
+            _ => slots,
         }
     }
 
@@ -127,6 +166,20 @@ pub struct Allocation {
 pub struct Allocator {
     range: Range,
     path: PathBuf,
+}
+
+/// A random number from the standard library's per-process hash keys (no
+/// crate needed for one draw per pod; it need not be cryptographic).
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -184,7 +237,12 @@ impl Allocator {
         let me = std::process::id();
         self.with_state(|state| {
             state.slots.retain(|_, o| pid_alive(o.pid));
-            let slot = (0..range.slots())
+            // A random start, then the first free slot from there on,
+            // wrapping around: the kubelet's random scan.
+            let n = range.usable_slots();
+            let start = random() % n.max(1);
+            let slot = (0..n)
+                .map(|i| (start + i) % n)
                 .find(|s| !state.slots.contains_key(s))
                 .ok_or(AllocatorError::Full {
                     slots: range.slots(),
@@ -224,13 +282,30 @@ mod tests {
 
     #[test]
     fn kubelet_rule() {
+        // No `kubelet` entry: 65536 up to 2^32, as getKubeletMappings says.
         let r = Range::kubelet_rule(None, DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
-        assert_eq!((r.first, r.slots(), r.base(1)), (65536, 110, Some(131072)));
+        assert_eq!(
+            (r.first, r.first + r.count, r.slots(), r.base(1)),
+            (65536, 1 << 32, 65535, Some(131072))
+        );
+        // The last slot, ending at 2^32-1, is not handed out (kubernetes#139916).
+        assert_eq!(r.usable_slots(), 65534);
+        assert!(Range::kubelet_rule(
+            Some(&[SubIdRange {
+                start: 65536,
+                count: 65536 * 4
+            }]),
+            65536,
+            110
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("fewer than maxPods 110"));
         let sub = [SubIdRange {
             start: 65536 * 10,
             count: 65536 * 4,
         }];
-        let r = Range::kubelet_rule(Some(&sub), DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
+        let r = Range::kubelet_rule(Some(&sub), DEFAULT_IDS_PER_POD, 4).unwrap();
         assert_eq!((r.first, r.slots()), (655360, 4));
         assert!(Range::kubelet_rule(
             Some(&[SubIdRange {
@@ -253,13 +328,30 @@ mod tests {
             start: start - 65536,
             count: 65536,
         }];
-        let r = Range::kubelet_rule(Some(&sub), DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
+        let r = Range::kubelet_rule(Some(&sub), DEFAULT_IDS_PER_POD, 1).unwrap();
         assert_eq!(r.base(0), Some(start - 65536));
         assert_eq!(r.base(2), None);
         assert_eq!(r.base(u64::MAX), None);
         let dir = tempfile::tempdir().unwrap();
         let a = Allocator::new(dir.path(), r).unwrap();
         assert!(matches!(a.allocate("p"), Err(AllocatorError::AboveU32(0))));
+    }
+
+    /// Slots are spread over the range, not taken from its start: 40 pods in
+    /// the default range do not all land in its first 40 slots, and every
+    /// base is aligned and inside the range.
+    #[test]
+    fn slots_are_random_within_the_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Range::kubelet_rule(None, DEFAULT_IDS_PER_POD, DEFAULT_MAX_PODS).unwrap();
+        let a = Allocator::new(dir.path(), r).unwrap();
+        let slots: Vec<u64> = (0..40)
+            .map(|i| a.allocate(&format!("p{i}")).unwrap().slot)
+            .collect();
+        assert!(slots.iter().any(|&s| s >= 40), "{slots:?}");
+        let unique: std::collections::BTreeSet<_> = slots.iter().collect();
+        assert_eq!(unique.len(), 40);
+        assert!(slots.iter().all(|&s| s < r.usable_slots()));
     }
 
     #[test]

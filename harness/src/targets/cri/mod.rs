@@ -65,6 +65,8 @@ pub struct CriTarget {
     client: RuntimeServiceClient<Channel>,
     options: CriOptions,
     allocator: Allocator,
+    /// Where the allocator's range came from, for the facts.
+    kubelet_ids_source: String,
     /// Sandboxes made and not yet removed, for Ctrl-C.
     inflight: Mutex<HashMap<String, String>>,
     /// Set by `cancel_run`: no new sandbox is started after Ctrl-C.
@@ -168,6 +170,10 @@ impl CriTarget {
             .map(Vec::as_slice);
         let range = Range::kubelet_rule(kubelet, options.ids_per_pod, options.max_pods)
             .map_err(|e| TargetError::unusable_by("the kubelet's user-namespace range", e))?;
+        let kubelet_ids_source = match kubelet.and_then(|k| k.first()) {
+            Some(r) => format!("/etc/subuid kubelet:{}:{}", r.start, r.count),
+            None => "kubelet default without a kubelet entry in /etc/subuid: 65536 up to 2^32, slots at random (kubernetes pkg/kubelet/kubelet_getters.go getKubeletMappings)".to_string(),
+        };
         let allocator = Allocator::new(&options.state_dir, range)
             .map_err(|e| TargetError::unusable_by("the user-namespace allocator", e))?;
         Ok(CriTarget {
@@ -175,6 +181,7 @@ impl CriTarget {
             client,
             options,
             allocator,
+            kubelet_ids_source,
             inflight: Mutex::default(),
             cancelled: Default::default(),
         })
@@ -772,6 +779,15 @@ impl Target for CriTarget {
             // default since Kubernetes 1.33) unless a scenario asks otherwise.
             sends_node_userns_mode: Some(true),
             kubelet_emulated: true,
+            kubelet_ids: {
+                let r = self.allocator.range();
+                Some(crate::facts::KubeletIdRange {
+                    first: r.first,
+                    count: r.count,
+                    ids_per_pod: r.ids_per_pod,
+                    source: self.kubelet_ids_source.clone(),
+                })
+            },
             unreadable,
         })
     }

@@ -205,6 +205,7 @@ pub fn facts_of(
             .collect(),
         sends_node_userns_mode: sends_node,
         kubelet_emulated: false,
+        kubelet_ids: None,
         unreadable: Vec::new(),
     }
 }
