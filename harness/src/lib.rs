@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod compare;
+pub mod diagnose;
 pub mod exit;
 pub mod facts;
 pub mod judge;

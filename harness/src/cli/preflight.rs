@@ -57,6 +57,7 @@ pub fn check(cli: &Cli, host: &Host) -> Result<(), CliError> {
             Ok(())
         }
         Command::Cleanup(a) => a.target.preflight(host, false),
+        Command::Doctor(a) => a.target.preflight(host, false),
         Command::Node(a) => super::node::preflight(a, host),
         Command::Cluster(a) => super::cluster::preflight(a),
         Command::List(_)

@@ -265,7 +265,21 @@ pub fn execute(
     // Ctrl-C: no new scenario starts, what this run made is removed, the
     // scenarios in flight end with an error; the reports are still written
     // and the exit code is 130.
-    let on_interrupt = rt.spawn(async move {
+    let on_interrupt = on_ctrl_c(rt, target, run_id, interrupted);
+    let results = suite.run_with_progress(scenarios, selection, progress);
+    on_interrupt.abort();
+    Ok((results, suite.interrupted.load(Ordering::SeqCst)))
+}
+
+/// On Ctrl-C: no new scenario starts (`interrupted`), and what the run made
+/// is removed; abort the handle when the run ends by itself.
+pub fn on_ctrl_c(
+    rt: &tokio::runtime::Runtime,
+    target: Arc<dyn crate::targets::Target>,
+    run_id: String,
+    interrupted: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    rt.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             interrupted.store(true, Ordering::SeqCst);
             eprintln!("interrupted: removing what this run created …");
@@ -273,10 +287,7 @@ pub fn execute(
                 eprintln!("  {line}");
             }
         }
-    });
-    let results = suite.run_with_progress(scenarios, selection, progress);
-    on_interrupt.abort();
-    Ok((results, suite.interrupted.load(Ordering::SeqCst)))
+    })
 }
 
 #[cfg(test)]
