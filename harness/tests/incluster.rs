@@ -157,3 +157,61 @@ fn sonobuoy_refuses_a_junit_outside_its_results_folder() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("outside"));
     assert!(!dir.path().join("done").exists());
 }
+
+/// With a rule of deploy/clusterrole.yaml missing, the harness names the
+/// refusal it got (verb and resource, the server's words) where it matters,
+/// instead of failing scenarios for another reason: here the rules the run
+/// reaches on a cluster without nodes (facts: nodes; a scenario: namespaces).
+#[test]
+fn a_missing_rule_is_named_with_the_403_it_caused() {
+    use userns_e2e::targets::kube::rbac::PERMISSIONS;
+    let cases = [
+        // (the rule's verb and resource, the request it covers, a scenario)
+        ("list", "nodes", "GET", "/api/v1/nodes", SKIPPED),
+        (
+            "create",
+            "namespaces",
+            "POST",
+            "/api/v1/namespaces",
+            "host-users/host-pid-refused",
+        ),
+    ];
+    for (verb, resource, method, path, scenario) in cases {
+        assert!(
+            PERMISSIONS
+                .iter()
+                .any(|p| p.resource == resource && p.verbs.contains(&verb)),
+            "{verb} {resource} is a rule of the table"
+        );
+        let api = fake_api::FakeApi::forbidding(Some(fake_api::Forbid {
+            method,
+            path,
+            verb,
+            resource,
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        let kc = api.kubeconfig(dir.path());
+        let json = dir.path().join("results.json");
+        let o = run(
+            &[
+                "--target",
+                "kube",
+                "--kubeconfig",
+                kc.to_str().unwrap(),
+                "--json",
+                json.to_str().unwrap(),
+                "scenarios",
+                scenario,
+                "--exact",
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let results = std::fs::read_to_string(&json).unwrap_or_default();
+        let named = format!("cannot {verb} resource \\\"{resource}\\\"");
+        assert!(
+            stderr.contains(&named.replace('\\', "")) || results.contains(&named),
+            "without {verb} {resource} the run should name it:\n{stderr}\n{results}"
+        );
+    }
+}

@@ -2,13 +2,25 @@
 //! for the kube target to connect and read its facts: `/version`, an empty
 //! node list and no API groups; every other request gets a 404 `Status`
 //! (so a scenario that must create something ends with the server's words).
-//! Every request's method and path is recorded.
+//! Every request's method and path is recorded. [`FakeApi::forbidding`]
+//! answers one kind of request as the RBAC authorizer does when a rule is
+//! missing (403, `… cannot <verb> resource "<resource>" …`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// A request the server refuses as RBAC would: `method` on paths starting
+/// with `path`, reported as `verb` on `resource`.
+#[derive(Clone, Debug)]
+pub struct Forbid {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub verb: &'static str,
+    pub resource: &'static str,
+}
 
 pub struct FakeApi {
     pub url: String,
@@ -19,6 +31,11 @@ pub struct FakeApi {
 
 impl FakeApi {
     pub fn start() -> FakeApi {
+        FakeApi::forbidding(None)
+    }
+
+    /// A server that refuses `forbid` with RBAC's 403.
+    pub fn forbidding(forbid: Option<Forbid>) -> FakeApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -30,8 +47,8 @@ impl FakeApi {
                     break;
                 }
                 if let Ok(s) = stream {
-                    let seen = seen.clone();
-                    std::thread::spawn(move || answer(s, &seen));
+                    let (seen, forbid) = (seen.clone(), forbid.clone());
+                    std::thread::spawn(move || answer(s, &seen, forbid.as_ref()));
                 }
             }
         });
@@ -74,7 +91,7 @@ impl Drop for FakeApi {
     }
 }
 
-fn answer(mut s: TcpStream, seen: &Mutex<Vec<String>>) {
+fn answer(mut s: TcpStream, seen: &Mutex<Vec<String>>, forbid: Option<&Forbid>) {
     let mut reader = BufReader::new(s.try_clone().unwrap());
     loop {
         let mut line = String::new();
@@ -100,7 +117,12 @@ fn answer(mut s: TcpStream, seen: &Mutex<Vec<String>>) {
         let target = parts.next().unwrap_or("/").to_string();
         seen.lock().unwrap().push(format!("{method} {target}"));
         let path = target.split('?').next().unwrap_or("/");
+        let refused = forbid.filter(|f| f.method == method && path.starts_with(f.path));
         let (status, body) = match (method.as_str(), path) {
+            _ if refused.is_some() => {
+                let f = refused.unwrap();
+                ("403 Forbidden", format!(r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"{r} is forbidden: User \"system:serviceaccount:userns-e2e:userns-e2e\" cannot {v} resource \"{r}\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{{"kind":"{r}"}},"code":403}}"#, r = f.resource, v = f.verb))
+            }
             ("GET", "/version") => ("200 OK", r#"{"major":"1","minor":"33","gitVersion":"v1.33.2","gitCommit":"x","gitTreeState":"clean","buildDate":"2026-01-01T00:00:00Z","goVersion":"go1.24","compiler":"gc","platform":"linux/amd64"}"#.to_string()),
             ("GET", "/api/v1/nodes") => ("200 OK", r#"{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#.to_string()),
             ("GET", "/apis") => ("200 OK", r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#.to_string()),
