@@ -20,7 +20,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(false)
         .compile_fds(fds)?;
     source_info();
+    embed_scenarios()?;
     embed_diagnoses()
+}
+
+/// The suite (`../scenarios/<topic>/*.yaml`) for `ote` where no suite folder
+/// is at hand (an extension binary extracted alone, as openshift-tests does).
+fn embed_scenarios() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for topic in std::fs::read_dir(&dir)?.flatten() {
+        let tp = topic.path();
+        if !tp.is_dir() {
+            continue;
+        }
+        println!("cargo:rerun-if-changed={}", tp.display());
+        for f in std::fs::read_dir(&tp)?.flatten() {
+            let p = f.path();
+            if p.extension().is_some_and(|e| e == "yaml") {
+                let rel = p.strip_prefix(&dir)?.to_string_lossy().into_owned();
+                files.push((rel, p.canonicalize()?));
+            }
+        }
+    }
+    files.sort();
+    let mut out = String::from("[\n");
+    for (rel, path) in &files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        out.push_str(&format!(
+            "    ({rel:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    out.push(']');
+    let out_dir = std::env::var("OUT_DIR")?;
+    std::fs::write(Path::new(&out_dir).join("scenarios.rs"), out)?;
+    Ok(())
 }
 
 fn embed_diagnoses() -> Result<(), Box<dyn std::error::Error>> {

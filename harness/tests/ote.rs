@@ -26,6 +26,7 @@ fn ote(args: &[&str], env: &[(&str, &Path)]) -> Output {
     // Only what the test gives: no kubeconfig of the machine's.
     c.env_remove("KUBECONFIG")
         .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("USERNS_E2E_SCENARIOS")
         .env("HOME", std::env::temp_dir().join("userns-e2e-ote-no-home"));
     for (k, v) in env {
         c.env(k, v);
@@ -348,4 +349,26 @@ fn run_suite_writes_schema_valid_junit() {
         assert_valid(&validator("result.schema.json"), l, "result");
     }
     xmllint_junit(&junit);
+}
+
+#[test]
+fn without_a_suite_folder_the_built_in_suite_gives_the_same_specs() {
+    // openshift-tests extracts an extension binary alone: no scenarios/ beside it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let alone = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args(["ote", "list", "-o", "jsonl"])
+        .current_dir(elsewhere.path())
+        .env_remove("USERNS_E2E_SCENARIOS")
+        .output()
+        .unwrap();
+    assert!(
+        alone.status.success(),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
+    let here = ote(&["list", "-o", "jsonl"], &[]);
+    assert_eq!(
+        String::from_utf8(alone.stdout).unwrap(),
+        String::from_utf8(here.stdout).unwrap()
+    );
 }

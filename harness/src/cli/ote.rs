@@ -459,9 +459,10 @@ pub enum OteCommand {
 /// What every `ote` command takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Common {
-    /// The suite folder (in the image: /usr/share/userns-e2e/scenarios).
-    #[arg(long, env = "USERNS_E2E_SCENARIOS", default_value = "scenarios")]
-    pub scenarios: PathBuf,
+    /// The suite folder (in the image: /usr/share/userns-e2e/scenarios);
+    /// without it, ./scenarios when it exists, else the suite built into the binary.
+    #[arg(long, env = "USERNS_E2E_SCENARIOS")]
+    pub scenarios: Option<PathBuf>,
     /// The component (`--component` of the extension contract).
     #[arg(long, default_value = DEFAULT_COMPONENT)]
     pub component: String,
@@ -482,7 +483,19 @@ impl Common {
 
     fn load(&self) -> Result<Vec<Scenario>, CliError> {
         self.check()?;
-        super::validate::load(std::slice::from_ref(&self.scenarios))
+        let folder = self
+            .scenarios
+            .clone()
+            .or_else(|| Some(PathBuf::from("scenarios")).filter(|p| p.is_dir()));
+        match folder {
+            Some(dir) => super::validate::load(&[dir]),
+            None => crate::scenario::load::load_embedded().map_err(|errors| {
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                CliError::Input(format!("{} error(s) in the built-in suite", errors.len()))
+            }),
+        }
     }
 }
 

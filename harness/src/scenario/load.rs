@@ -494,6 +494,36 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
     }
 }
 
+/// The suite as the binary carries it: `(path below scenarios/, text)`.
+const EMBEDDED: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/scenarios.rs"));
+
+/// The suite built into the binary, as [`load_paths`] on `scenarios/` gives
+/// it (ids, topics; files named `scenarios/<topic>/<name>.yaml`).
+pub fn load_embedded() -> Result<Vec<Scenario>, Vec<LoadError>> {
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for (rel, text) in EMBEDDED {
+        let file = Path::new("scenarios").join(rel);
+        match load_str(&file, text) {
+            Err(e) => errors.extend(e),
+            Ok(spec) => {
+                let id = rel.trim_end_matches(".yaml").to_string();
+                scenarios.push(Scenario {
+                    topic: id.split('/').next().unwrap_or("").to_string(),
+                    id,
+                    file,
+                    spec,
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
 /// Fills templates into a pod and types it, for targets.
 pub fn materialize_pod(pod: &PodTemplate, values: &Templates) -> Result<Pod, String> {
     let value = templates::substitute_value(&pod.0, values)?;
