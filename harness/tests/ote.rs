@@ -146,7 +146,16 @@ fn info_validates_and_parses_the_way_origin_reads_it() {
         .chain(["userns-e2e/all".to_string()])
         .collect();
     assert_eq!(suites, topics);
-    // A schema that refuses what Go would not write: a wrong lifecycle word.
+    // `list suites` and `list components` say the same as info.
+    let listed = origin_lines(
+        &String::from_utf8(ote(&["list", "suites", "-o", "jsonl"], &[]).stdout).unwrap(),
+    );
+    assert_eq!(listed, info["suites"].as_array().unwrap().clone());
+    let components = origin_lines(
+        &String::from_utf8(ote(&["list", "components", "-o", "jsonl"], &[]).stdout).unwrap(),
+    );
+    assert_eq!(components, vec![info["component"].clone()]);
+    // A schema that refuses what Go would not write: an unknown component field.
     let mut broken = info.clone();
     broken["component"]["kind"] = "x".into();
     assert!(!validator("extension.schema.json").is_valid(&broken));

@@ -510,8 +510,20 @@ pub enum Output {
 /// `list`'s flags: the suite, the output, and the environment flags origin
 /// passes (pkg/flags/environment.go:30-75). No spec has an environment
 /// selector, so they select nothing away; they are accepted, not ignored silently.
+/// What `list` lists (pkg/cmd/cmdlist/list.go:119-130: `list` is `list tests`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListWhat {
+    #[default]
+    Tests,
+    Suites,
+    Components,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
+    /// tests (default), suites or components.
+    #[arg(value_enum, default_value_t)]
+    pub what: ListWhat,
     #[command(flatten)]
     pub common: Common,
     #[arg(short, long, value_enum, default_value_t)]
@@ -632,8 +644,11 @@ pub fn ote(args: OteArgs) -> Result<Status, CliError> {
         }
         OteCommand::List(a) => {
             let scenarios = a.common.load()?;
-            let specs = specs_of(&scenarios, a.suite.as_deref())?;
-            print_json(&specs, a.output)
+            match a.what {
+                ListWhat::Tests => print_json(&specs_of(&scenarios, a.suite.as_deref())?, a.output),
+                ListWhat::Suites => print_json(&extension(&scenarios).suites, a.output),
+                ListWhat::Components => print_json(&[component()], a.output),
+            }
         }
         OteCommand::RunTest(a) => {
             let mut names = a.names.clone();
