@@ -757,7 +757,6 @@ fn execute(selected: &[Scenario], cluster: &Cluster) -> Result<Vec<ExtensionTest
         test_threads: cluster.max_concurrency,
         ..Selection::default()
     };
-    let wall = SystemTime::now();
     let executed = super::run::execute(
         &rt,
         &cluster.target(),
@@ -766,8 +765,14 @@ fn execute(selected: &[Scenario], cluster: &Cluster) -> Result<Vec<ExtensionTest
         &selection,
         Arc::new(ToStderr),
     );
+    // The run's start on the wall clock: its duration and each scenario's
+    // start are measured from the same instant, which ended just now.
+    let ended = SystemTime::now();
     rt.shutdown_timeout(std::time::Duration::from_secs(5));
     let (results, _interrupted) = executed?;
+    let wall = ended
+        .checked_sub(std::time::Duration::from_millis(results.duration_ms))
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let label = results.environment.label();
     Ok(results
         .results
