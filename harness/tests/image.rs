@@ -5,7 +5,7 @@
 //! layer holds the binary, the suite, CA certificates and every library the
 //! binary links; and the binary runs from the unpacked layer with the
 //! image's own loader and libraries only. skopeo (which loads it into a
-//! CRI-O node's storage) must read it too.
+//! CRI-O node's storage) must read it and copy it into a containers-storage.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -171,6 +171,38 @@ fn mkimage_builds_an_oci_layout_whose_binary_runs_on_its_own_libraries() {
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
             let seen = json(&o.stdout);
             assert_eq!(seen["Layers"][0], layer_digest);
+            // Into a containers-storage, CRI-O's image store, as the local
+            // CRI-O node loads its images (clusters/local/crio.sh), here a
+            // private vfs store in the test's folder.
+            let store = format!(
+                "containers-storage:[vfs@{}+{}]localhost/userns-e2e:test",
+                dir.path().join("storage").display(),
+                dir.path().join("run").display()
+            );
+            let copied = Command::new("skopeo")
+                .args(["copy", "-q"])
+                .arg(format!("oci:{}", layout.display()))
+                .arg(&store)
+                .output()
+                .unwrap();
+            assert!(
+                copied.status.success(),
+                "{}",
+                String::from_utf8_lossy(&copied.stderr)
+            );
+            let stored = Command::new("skopeo")
+                .arg("inspect")
+                .arg(&store)
+                .output()
+                .unwrap();
+            assert!(
+                stored.status.success(),
+                "{}",
+                String::from_utf8_lossy(&stored.stderr)
+            );
+            let stored = json(&stored.stdout);
+            assert_eq!(stored["Name"], "localhost/userns-e2e");
+            assert_eq!(stored["Env"], config["config"]["Env"]);
         }
         Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
             panic!("skopeo is needed to check the layout (CI=true)")
