@@ -259,6 +259,8 @@ fn run_test_gives_one_valid_result_per_requested_name() {
     for l in &lines {
         assert_valid(&v, l, "result");
         assert_eq!(l["lifecycle"], "informing");
+        // DBTime strings order as the times do.
+        assert!(l["startTime"].as_str() <= l["endTime"].as_str(), "{l}");
     }
     assert_eq!(lines.len(), 3, "{stdout}");
     let seen = origin_run_results(&stdout, &[&skipped, &refused, &missing]);
