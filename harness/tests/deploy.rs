@@ -306,3 +306,61 @@ fn sonobuoy_plugin_validates_against_sonobuoys_plugin_schema() {
         .any(|s| s["name"] == plugin["podSpec"]["serviceAccountName"]
             && s["namespace"] == "sonobuoy"));
 }
+
+/// Every manifest is a valid object of its kind: Kubernetes' own types
+/// (k8s-openapi's schemas), and nothing at the top of `spec`/`metadata` that
+/// the type does not have.
+#[test]
+fn manifests_are_valid_kubernetes_objects() {
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    use k8s_openapi::api::{batch::v1::Job, core::v1::Namespace, core::v1::ServiceAccount};
+    let cases = [
+        (
+            "namespace.yaml",
+            serde_json::to_value(schemars::schema_for!(Namespace)).unwrap(),
+        ),
+        (
+            "serviceaccount.yaml",
+            serde_json::to_value(schemars::schema_for!(ServiceAccount)).unwrap(),
+        ),
+        (
+            "clusterrole.yaml",
+            serde_json::to_value(schemars::schema_for!(ClusterRole)).unwrap(),
+        ),
+        (
+            "clusterrolebinding.yaml",
+            serde_json::to_value(schemars::schema_for!(ClusterRoleBinding)).unwrap(),
+        ),
+        (
+            "job.yaml",
+            serde_json::to_value(schemars::schema_for!(Job)).unwrap(),
+        ),
+    ];
+    for (file, schema) in cases {
+        let v = manifest(file);
+        let errors: Vec<String> = jsonschema::validator_for(&schema)
+            .unwrap()
+            .iter_errors(&v)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{file}: {errors:#?}");
+        for k in v.as_object().unwrap().keys() {
+            assert!(
+                schema["properties"].get(k).is_some(),
+                "{file}: unknown field {k}"
+            );
+        }
+    }
+    // Typed parse as well: what kubectl would send is what these types hold.
+    let job: Job = serde_json::from_value(manifest("job.yaml")).unwrap();
+    let pod = job.spec.unwrap().template.spec.unwrap();
+    let sc = pod.containers[0].security_context.clone().unwrap();
+    // The Job's own pod meets Pod Security `restricted` (its namespace enforces it).
+    assert_eq!(sc.allow_privilege_escalation, Some(false));
+    assert_eq!(sc.capabilities.unwrap().drop, Some(vec!["ALL".to_string()]));
+    assert_eq!(pod.security_context.unwrap().run_as_non_root, Some(true));
+    assert_eq!(
+        manifest("namespace.yaml")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
+}
