@@ -568,9 +568,11 @@ pub struct Cluster {
     pub kubeconfig: Option<PathBuf>,
     #[arg(long)]
     pub context: Option<String>,
-    /// Impersonate this user for scenarios that name no account (as `run --as`).
-    #[arg(long = "as", env = "USERNS_E2E_AS")]
-    pub as_user: Option<String>,
+    /// Impersonate this user for scenarios that name no account (as `run
+    /// --as`; default `test`, as the suite is run on OpenShift: origin's
+    /// identity is a cluster admin). An empty value: the harness's own identity.
+    #[arg(long = "as", env = "USERNS_E2E_AS", default_value = "test")]
+    pub as_user: String,
     /// Test image the nodes can pull.
     #[arg(long, env = "USERNS_E2E_IMAGE")]
     pub image: Option<String>,
@@ -594,7 +596,7 @@ impl Cluster {
         t.target = Some(TargetKind::Kube);
         t.kubeconfig = self.kubeconfig.clone();
         t.context = self.context.clone();
-        t.as_user = self.as_user.clone();
+        t.as_user = Some(self.as_user.clone()).filter(|u| !u.is_empty());
         t.image = self.image.clone();
         t
     }
@@ -877,6 +879,26 @@ mod tests {
             format!("{}/{}:{}", i.registry, i.name, i.version),
             crate::targets::kube::DEFAULT_CLUSTER_IMAGE
         );
+    }
+
+    #[test]
+    fn run_test_impersonates_test_unless_told_otherwise() {
+        use clap::Parser;
+        let target = |extra: &[&str]| {
+            let mut argv = vec!["userns-e2e", "ote", "run-test", "-n", "x"];
+            argv.extend(extra);
+            match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+                crate::cli::Command::Ote(OteArgs {
+                    command: OteCommand::RunTest(a),
+                }) => a.cluster.target(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let t = target(&[]);
+        assert_eq!(t.as_user.as_deref(), Some("test"));
+        assert_eq!(t.kind(), TargetKind::Kube);
+        assert_eq!(target(&["--as", ""]).as_user, None);
+        assert_eq!(target(&["--as", "alice"]).as_user.as_deref(), Some("alice"));
     }
 
     #[test]
