@@ -437,7 +437,7 @@ pub(crate) mod tests {
         let f = containerd_local();
         assert_eq!(
             check(&req(serde_json::json!({"runtime": "cri-o"})), &f).unwrap_err(),
-            "needs runtime cri-o, target reports containerd v2.1.9"
+            "needs runtime cri-o, target reports containerd 2.1.9"
         );
         assert_eq!(
             check(&req(serde_json::json!({"kubernetes": ">=1.33"})), &f).unwrap_err(),
@@ -472,7 +472,7 @@ pub(crate) mod tests {
             &f,
         )
         .unwrap_err();
-        assert_eq!(both, "needs runtime cri-o, target reports containerd v2.1.9; needs runtime version <2, target has 2.1.9");
+        assert_eq!(both, "needs runtime cri-o, target reports containerd 2.1.9; needs runtime version <2, target has 2.1.9");
         let o = crio_openshift("1.33.2");
         assert_eq!(
             check(&req(serde_json::json!({"userNamespaces": true})), &o).unwrap_err(),
@@ -490,7 +490,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             check(&req(serde_json::json!({"userNamespaces": true})), &two).unwrap_err(),
-            "needs userNamespaces=true, the default runtime handler reports user_namespaces=false (containerd v2.1.9)"
+            "needs userNamespaces=true, the default runtime handler reports user_namespaces=false (containerd 2.1.9)"
         );
         two.runtime
             .as_mut()
