@@ -99,6 +99,7 @@ fn frozen(ctx: &NodeCtx, dir: &Path) -> Result<(), Failed> {
     let left_in_runtime = crate::sandboxes_of_run(ctx, &socket, &run_id);
     let stopped = node.stop();
     let left = crate::leftovers(dir);
+    crate::purge_unless_kept(dir);
     let status = status.map_err(|e| format!("after the freeze: {e}"))?;
     let r = json::read(&j)?;
     let budget_errors = r
