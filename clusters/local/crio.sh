@@ -12,8 +12,11 @@
 #
 # CRIO is a `crio` binary (pinns is looked for beside it, then on PATH), a folder with
 # bin/crio and bin/pinns (the project's ../shared/crio builds), or an upstream bundle with
-# cri-o/bin/crio. Nothing is written to /etc/crio: the config is DIR/crio.conf plus the
+# cri-o/bin/crio. A bundle's own conmon, runc, crun (cri-o/bin/) and CNI plugins
+# (cri-o/cni-plugins/) are used when they run here; otherwise they come from Debian.
+# Nothing is written to /etc/crio: the config is DIR/crio.conf plus the
 # drop-in folder DIR/conf.d (e.g. `[crio.runtime] default_sysctls = [...]`), read in name order.
+# CRIO_ORIGIN (environment) says where CRIO came from; `status` repeats it.
 #
 # The one host change: CRI-O's userns `auto` mode takes ids from the subordinate ranges of the
 # user `containers`. When /etc/subuid or /etc/subgid has no such line, start adds one, says so,
@@ -70,6 +73,53 @@ resolve_crio() { # path
     [ -n "$c" ] && [ -x "$c" ] && { SRC_PINNS=$c; break; }
   done
   [ -n "$SRC_PINNS" ] || die "no pinns beside $SRC_CRIO nor on PATH (CRI-O needs it to pin namespaces; it ships with every CRI-O release)"
+  # An upstream bundle carries conmon, runc and crun beside crio, and the CNI plugins.
+  BUNDLE_BIN= BUNDLE_CNI=
+  if [ -f "$(dirname "$SRC_CRIO")/conmon" ] && [ -f "$(dirname "$SRC_CRIO")/runc" ]; then
+    BUNDLE_BIN=$(dirname "$SRC_CRIO")
+    BUNDLE_CNI=$(dirname "$BUNDLE_BIN")/cni-plugins
+  fi
+}
+
+# Whether the bundle's conmon and runc (>= 1.2, with idmapped mounts) run on this host.
+bundle_runs() {
+  local v
+  [ -n "${BUNDLE_BIN:-}" ] || return 1
+  if ! "$BUNDLE_BIN/conmon" --version >/dev/null 2>&1; then
+    log "the bundle's conmon does not run here; conmon, runc and crun come from Debian"
+    return 1
+  fi
+  v=$("$BUNDLE_BIN/runc" --version 2>/dev/null | awk 'NR==1{print $3}' | sed 's/[+~-].*//')
+  if [ -z "$v" ] || ! version_at_least "$v" 1.2 || ! "$BUNDLE_BIN/runc" features 2>/dev/null | grep -q '"idmap"'; then
+    log "the bundle's runc ${v:-(does not run)} is not a runc >= 1.2 with idmapped mounts here; conmon, runc and crun come from Debian"
+    return 1
+  fi
+}
+
+# conmon, runc, crun and the CNI plugins of the bundle, copied into the node.
+bundle_runtime() {
+  host_packages busybox-static iproute2 skopeo libseccomp2 libsqlite3-0
+  rm -rf "$RT" && mkdir -p "$RT/bin"
+  install_file "$BUNDLE_BIN/conmon" "$RT/bin/conmon"
+  install_file "$BUNDLE_BIN/runc" "$RT/bin/runc"
+  if [ -f "$BUNDLE_BIN/crun" ] && "$BUNDLE_BIN/crun" --version >/dev/null 2>&1; then
+    install_file "$BUNDLE_BIN/crun" "$RT/bin/crun"
+  else
+    log "the bundle's crun does not run here; the node uses runc"
+  fi
+  local cni="the bundle's cri-o/cni-plugins"
+  if [ -x "$BUNDLE_CNI/bridge" ] && [ -x "$BUNDLE_CNI/host-local" ] \
+    && CNI_COMMAND=VERSION "$BUNDLE_CNI/bridge" </dev/null >/dev/null 2>&1; then
+    mkdir -p "$RT/cni"
+    cp -a "$BUNDLE_CNI"/. "$RT/cni/"
+    echo "$RT/cni" > "$RT/cni-dir"
+  else
+    host_packages containernetworking-plugins
+    cni="Debian's containernetworking-plugins (the bundle's do not run here)"
+  fi
+  local crun=
+  [ -x "$RT/bin/crun" ] && crun=", crun"
+  RUNTIME_FROM="the CRI-O release bundle (conmon, runc$crun; CNI plugins: $cni)"
 }
 
 # Copies a file unless DIR already holds the same bytes (keeps a warm start cheap).
@@ -85,9 +135,30 @@ hybrid_cgroups() {
 }
 
 provision_runtime() {
-  if [ -f "$MARKER" ] && [ -x "$RT/bin/conmon" ] && [ -x "$RT/bin/runc" ] && [ -f "$DIR/img/busybox/index.json" ]; then
+  local kind=debian
+  bundle_runs && kind=bundle
+  if [ -f "$MARKER" ] && grep -qx "runtime_kind=$kind" "$MARKER" && [ -x "$RT/bin/conmon" ] && [ -x "$RT/bin/runc" ] && [ -f "$DIR/img/busybox/index.json" ]; then
     return 0
   fi
+  if [ "$kind" = bundle ]; then
+    bundle_runtime
+  else
+    debian_runtime
+  fi
+  local cv rv
+  cv=$("$RT/bin/conmon" --version | awk 'NR==1{print $3}')
+  rv=$("$RT/bin/runc" --version | awk 'NR==1{print $3}' | sed 's/[+~-].*//')
+  version_at_least "$rv" 1.2 || die "runc $rv is older than 1.2 (idmapped mounts need >= 1.2)"
+  "$RT/bin/runc" features | grep -q '"idmap"' || die "runc $rv does not report idmap mount support"
+  log "building test images (busybox, pause) from busybox-static"
+  bash "$here/mkimages.sh" "$DIR/img" >/dev/null
+  printf 'conmon=%s\nrunc=%s\ncrun=%s\nruntime_kind=%s\nruntime_from=%s\n' "$cv" "$rv" \
+    "$("$RT/bin/crun" --version 2>/dev/null | awk 'NR==1{print $3}')" "$kind" "$RUNTIME_FROM" > "$MARKER"
+  log "provisioned conmon $cv, runc $rv in $RT from $RUNTIME_FROM"
+}
+
+# conmon, runc and crun from Debian's newer suites, run with their own glibc.
+debian_runtime() {
   # skopeo copies the test images into CRI-O's storage; crio itself links libseccomp and,
   # for builds with the libsqlite3 tag, libsqlite3.
   host_packages busybox-static containernetworking-plugins patchelf iproute2 skopeo libseccomp2 libsqlite3-0
@@ -109,15 +180,7 @@ provision_runtime() {
     patch_private "$RT/bin/$b" "$RT/lib"
   done
   rm -rf "$x"
-  local cv rv
-  cv=$("$RT/bin/conmon" --version | awk 'NR==1{print $3}')
-  rv=$("$RT/bin/runc" --version | awk 'NR==1{print $3}' | sed 's/[+~-].*//')
-  version_at_least "$rv" 1.2 || die "runc $rv is older than 1.2 (idmapped mounts need >= 1.2)"
-  "$RT/bin/runc" features | grep -q '"idmap"' || die "runc $rv does not report idmap mount support"
-  log "building test images (busybox, pause) from busybox-static"
-  bash "$here/mkimages.sh" "$DIR/img" >/dev/null
-  printf 'conmon=%s\nrunc=%s\ncrun=%s\n' "$cv" "$rv" "$("$RT/bin/crun" --version | awk 'NR==1{print $3}')" > "$MARKER"
-  log "provisioned conmon $cv, runc $rv in $RT"
+  RUNTIME_FROM="Debian packages (conmon, runc, crun from forky/sid; CNI plugins: containernetworking-plugins)"
 }
 
 provision() {
@@ -132,6 +195,7 @@ provision() {
   install_file "$SRC_CRIO" "$DIR/bin/crio"
   install_file "$SRC_PINNS" "$DIR/bin/pinns"
   echo "$v" > "$DIR/bin/VERSION"
+  printf '%s\n' "${CRIO_ORIGIN:-$SRC_CRIO}" > "$DIR/bin/ORIGIN"
   provision_runtime
 }
 
@@ -213,7 +277,9 @@ write_config() {
   ann='"io.kubernetes.cri-o.userns-mode"'
   [ "$minor" -ge 35 ] && ann="$ann, \"userns-mode.crio.io\""
   runtime=crun
-  if hybrid_cgroups; then
+  if [ ! -x "$RT/bin/crun" ]; then
+    runtime=runc
+  elif hybrid_cgroups; then
     runtime=runc
     log "using runc: this host has hybrid cgroups whose cgroup2 hierarchy owns controllers ($(tr '\n' ' ' < /sys/fs/cgroup/unified/cgroup.controllers)), where crun refuses every container"
   fi
@@ -275,7 +341,7 @@ signature_policy = "$DIR/policy.json"
 
 [crio.network]
 network_dir = "$DIR/cni/net.d"
-plugin_dirs = ["/usr/lib/cni"]
+plugin_dirs = ["$(cat "$RT/cni-dir" 2>/dev/null || echo /usr/lib/cni)"]
 
 [crio.nri]
 enable_nri = false
@@ -393,6 +459,7 @@ stop() {
 status() {
   status_head
   [ -f "$DIR/bin/VERSION" ] && echo "crio=$(cat "$DIR/bin/VERSION")"
+  [ -f "$DIR/bin/ORIGIN" ] && echo "origin=$(cat "$DIR/bin/ORIGIN")"
   [ -f "$MARKER" ] && cat "$MARKER"
   [ -f "$DIR/run/runtime" ] && echo "runtime=$(cat "$DIR/run/runtime")"
   [ -f "$SUBIDS_MARKER" ] && echo "subids_added=$(awk '{print $1 "=" $2}' "$SUBIDS_MARKER" | paste -sd,)"

@@ -114,7 +114,10 @@ fn check_one(part: &str, index: &FactsIndex) -> Result<(), String> {
             "`{part}` cites `FACTS.md#{id}`, which is no fact of docs/FACTS.md{hint}"
         ));
     }
-    // A source, then a boundary: `…/validation.go:3938` or `… (validateHostUsers)`.
+    // A source, then a boundary: `…/validation.go:3938` or `… (validateHostUsers)`;
+    // the tag it was read at may follow the repository (`cri-o/cri-o v1.33.13 server/…`).
+    let untagged = untag(part);
+    let part = untagged.as_str();
     let names_source = index.sources.iter().any(|s| {
         part.strip_prefix(s.as_str())
             .is_some_and(|after| after.is_empty() || after.starts_with([' ', ':', '/', ',']))
@@ -125,6 +128,23 @@ fn check_one(part: &str, index: &FactsIndex) -> Result<(), String> {
     Err(format!(
         "`{part}` names neither a fact of docs/FACTS.md (`FACTS.md#<id>`), a source listed in its Sources table, nor a URL"
     ))
+}
+
+/// `owner/repo vX.Y.Z rest` without the tag: `owner/repo rest`.
+fn untag(part: &str) -> String {
+    let mut words = part.splitn(3, ' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some(repo), Some(tag), Some(rest))
+            if repo.contains('/')
+                && tag.strip_prefix('v').is_some_and(|v| {
+                    v.split('.')
+                        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                }) =>
+        {
+            format!("{repo} {rest}")
+        }
+        _ => part.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +171,7 @@ mod tests {
             "cri-o/cri-o server/sandbox_run_linux.go:133-137 (cri-o#7540)",
             "openshift/apiserver-library-go pkg/securitycontextconstraints/sccadmission admission.go",
             "https://github.com/cri-o/cri-o/issues/10341",
+            "cri-o/cri-o v1.33.13 server/sandbox_run_linux.go:133-147 (uidmapping)",
         ] {
             assert_eq!(check(ok, i), Ok(()), "{ok}");
         }

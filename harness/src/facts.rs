@@ -178,6 +178,9 @@ pub struct SccFact {
     pub user_namespace_level: Option<String>,
 }
 
+/// The kubelet gate that makes it send user-namespace modes (KEP-127).
+pub const USERNS_GATE: &str = "UserNamespacesSupport";
+
 /// The host ids the kubelet hands out to pods with `hostUsers: false`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -209,6 +212,18 @@ pub struct Facts {
     /// Feature gates known to be on or off; absent means unknown.
     #[serde(default)]
     pub feature_gates: BTreeMap<String, bool>,
+    /// Where each gate of `feature_gates` was read (the kubelet's metrics
+    /// through the node proxy, the API server's metrics, the emulated
+    /// kubelet). A gate read nowhere falls back to its default for the
+    /// Kubernetes version.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gate_sources: BTreeMap<String, String>,
+    /// Whether the target sees a container's process from the host (`/proc`
+    /// on the node): the cri and local targets always, a cluster only with
+    /// `--node-evidence`. Without it `hostUid` cannot be observed, and is
+    /// reported as not checked instead of failing.
+    #[serde(default)]
+    pub host_view: bool,
     /// Nodes (one for `local`/`cri`).
     #[serde(default)]
     pub nodes: Vec<NodeFacts>,
@@ -239,6 +254,8 @@ impl Facts {
         let mut facts = self.clone();
         if let (true, Some(want)) = (self.kubelet_emulated, requires.sends_node_userns_mode) {
             facts.sends_node_userns_mode = Some(want);
+            // The emulated kubelet's gate is the one it plays for this scenario.
+            facts.feature_gates.insert(USERNS_GATE.to_string(), want);
         }
         facts
     }

@@ -351,6 +351,8 @@ pub(crate) mod tests {
             }],
             sends_node_userns_mode: Some(true),
             kubelet_emulated: false,
+            gate_sources: BTreeMap::new(),
+            host_view: true,
             kubelet_ids: None,
             unreadable: Vec::new(),
         }

@@ -11,6 +11,11 @@ pub struct Check {
     pub expected: String,
     pub observed: String,
     pub ok: bool,
+    /// Set when the target cannot observe this aspect at all (e.g. the host
+    /// uid on a cluster without `--node-evidence`): the check is not a
+    /// failure, and this says why it was not made and what would make it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -1,6 +1,9 @@
 //! `cluster` with fake `docker`, `kind` and `oc` on PATH that record their
 //! arguments and can be made to fail.
 
+#[path = "support/versions_txt.rs"]
+mod versions_txt;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -286,13 +289,6 @@ fn prepare_openshift_renders_and_applies_machine_configs() {
     assert!(stdin.contains("name: 99-master-userns-subids"));
 }
 
-/// versions.txt as a test reads it, independently of the harness's parser.
-struct Row {
-    minor: (u32, u32),
-    image: String,
-    legs: Vec<String>,
-}
-
 fn repo_file(rel: &str) -> String {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -300,27 +296,8 @@ fn repo_file(rel: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn versions_txt() -> (Vec<String>, Vec<Row>) {
-    let mut releases = vec![];
-    let mut rows = vec![];
-    for l in repo_file("clusters/kind-crio/versions.txt").lines() {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        match f.as_slice() {
-            [] => {}
-            [c, ..] if c.starts_with('#') => {}
-            ["kind-release", r] => releases.push(r.to_string()),
-            [minor, image, legs] => {
-                let (a, b) = minor.split_once('.').unwrap();
-                rows.push(Row {
-                    minor: (a.parse().unwrap(), b.parse().unwrap()),
-                    image: image.to_string(),
-                    legs: legs.split(',').map(str::to_string).collect(),
-                })
-            }
-            other => panic!("versions.txt: unexpected line {other:?}"),
-        }
-    }
-    (releases, rows)
+fn versions_txt() -> (Vec<String>, Vec<versions_txt::Row>) {
+    versions_txt::read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 
 /// The `# file <path>:` sections of a dry run: path suffix → contents.
@@ -383,7 +360,7 @@ fn dry_run_plan_for_every_row_of_versions_txt() {
     let mut gates_seen = std::collections::BTreeSet::new();
     let f = Fakes::new();
     for row in &rows {
-        let minor = format!("{}.{}", row.minor.0, row.minor.1);
+        let minor = row.minor.clone();
         let caps = image_re.captures(&row.image).unwrap_or_else(|| {
             panic!("{minor}: {} is not kindest/node:vX.Y.Z@sha256:…", row.image)
         });
@@ -503,7 +480,7 @@ fn dry_run_plan_for_every_row_of_versions_txt() {
             let new = file(&files, "/crio.conf.d/21-userns-new-key.conf");
             assert_eq!(
                 new.is_some(),
-                row.minor >= (1, 35),
+                row.minor_pair() >= (1, 35),
                 "{ctx}: new-key drop-in"
             );
             if let Some(n) = new {
@@ -519,7 +496,8 @@ fn dry_run_plan_for_every_row_of_versions_txt() {
             assert_eq!(gate_off, leg == "off", "{ctx}: {config}");
             if leg == "on" {
                 assert!(
-                    row.minor >= (1, 33) || config.contains("\"UserNamespacesSupport\": true"),
+                    row.minor_pair() >= (1, 33)
+                        || config.contains("\"UserNamespacesSupport\": true"),
                     "{ctx}"
                 );
             }

@@ -131,6 +131,15 @@ impl Fake {
                                 .unwrap(),
                         );
                     });
+                } else if let Value::String(text) = value {
+                    // A text body (a Prometheus exposition), sent as it is.
+                    send.send_response(
+                        Response::builder()
+                            .status(code)
+                            .header("content-type", "text/plain; version=0.0.4")
+                            .body(Body::from(text.into_bytes()))
+                            .unwrap(),
+                    );
                 } else {
                     send.send_response(
                         Response::builder()
@@ -229,6 +238,87 @@ fn facts_routes(f: Fake, openshift: bool) -> Fake {
         .on(Method::GET, "/version", vec![(200, json!({"major": "1", "minor": "33", "gitVersion": "v1.33.4", "gitCommit": "abc", "gitTreeState": "clean", "buildDate": "2026-08-12T00:00:00Z", "goVersion": "go1.24.5", "compiler": "gc", "platform": "linux/amd64"}))])
         .on(Method::GET, "/api/v1/nodes", vec![(200, json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": [{"metadata": {"name": "crio-1.33-worker"}, "status": {"nodeInfo": {"machineID": "m", "systemUUID": "s", "bootID": "b", "kernelVersion": "6.8.0-1017-azure", "osImage": "Debian GNU/Linux 12", "containerRuntimeVersion": "cri-o://1.33.2", "kubeletVersion": "v1.33.4", "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"}, "runtimeHandlers": [{"name": "", "features": {"recursiveReadOnlyMounts": true, "userNamespaces": true}}, {"name": "crun", "features": {"recursiveReadOnlyMounts": true, "userNamespaces": true}}]}}]}))])
         .on(Method::GET, "/apis", vec![(200, groups)])
+        // The API server's gates (the kubelet's node proxy route is absent: 404, as a
+        // server refusing the node's address answers with an error too).
+        .on(Method::GET, "/metrics", vec![(200, Value::String(GATE_METRICS_ON.into()))])
+}
+
+const GATE_METRICS_ON: &str = "# TYPE kubernetes_feature_enabled gauge\nkubernetes_feature_enabled{name=\"UserNamespacesSupport\",stage=\"BETA\"} 1\n";
+
+/// The gate is read from the cluster, the kubelet's metrics first (through
+/// the node proxy), then the API server's; the facts say where it came from
+/// and it decides `sendsNodeUsernsMode`, whatever the version's default.
+#[tokio::test]
+async fn feature_gates_come_from_the_cluster_not_the_version() {
+    let off = "kubernetes_feature_enabled{name=\"UserNamespacesSupport\",stage=\"BETA\"} 0\n";
+    // Kubernetes 1.33 (default on) with the kubelet's gate turned off.
+    let fake = facts_routes(
+        Fake::default().on(
+            Method::GET,
+            "/api/v1/nodes/crio-1.33-worker/proxy/metrics",
+            vec![(200, Value::String(off.into()))],
+        ),
+        false,
+    );
+    let (clients, seen) = fake.start();
+    let target = KubeTarget::new(clients, Arc::new(maps_exec("")), KubeOptions::default()).unwrap();
+    let facts = target.facts().await.unwrap();
+    assert_eq!(
+        facts.feature_gates.get("UserNamespacesSupport"),
+        Some(&false)
+    );
+    assert_eq!(facts.sends_node_userns_mode, Some(false));
+    assert_eq!(
+        facts.gate_sources["UserNamespacesSupport"],
+        "the kubelet's metrics (node proxy, node crio-1.33-worker)"
+    );
+    assert!(!facts.host_view, "no --node-evidence, no host view");
+    assert!(!seen.lock().unwrap().iter().any(|s| s.uri == "/metrics"));
+
+    // The node proxy refused: the API server's metrics, and the refusal named.
+    let fake = facts_routes(Fake::default(), false);
+    let (clients, _) = fake.start();
+    let target = KubeTarget::new(clients, Arc::new(maps_exec("")), KubeOptions::default()).unwrap();
+    let facts = target.facts().await.unwrap();
+    assert_eq!(
+        facts.feature_gates.get("UserNamespacesSupport"),
+        Some(&true)
+    );
+    let source = &facts.gate_sources["UserNamespacesSupport"];
+    assert!(
+        source.starts_with("the API server's metrics; not the kubelet's metrics (node proxy, node crio-1.33-worker)"),
+        "{source}"
+    );
+
+    // The API server answers a dry run without hostUsers: its gate is off,
+    // and that wins over its own (start-time) metric.
+    let dropped = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "userns-e2e-gate-probe-x", "namespace": "default"}, "spec": {"containers": [{"name": "c", "image": "gate-probe"}]}});
+    let fake = facts_routes(
+        Fake::default().on(
+            Method::POST,
+            "/api/v1/namespaces/default/pods",
+            vec![(201, dropped)],
+        ),
+        false,
+    );
+    let (clients, seen) = fake.start();
+    let target = KubeTarget::new(clients, Arc::new(maps_exec("")), KubeOptions::default()).unwrap();
+    let facts = target.facts().await.unwrap();
+    assert_eq!(facts.sends_node_userns_mode, Some(false));
+    assert!(facts.gate_sources["UserNamespacesSupport"].starts_with("a server-side dry run"));
+    let probe = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|s| s.method == Method::POST)
+        .map(|s| s.body.clone())
+        .unwrap();
+    assert_eq!(probe["spec"]["hostUsers"], json!(false));
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|s| s.method == Method::POST && s.uri.contains("dryRun=All")));
 }
 
 fn scenario(extra: &str, pod_spec: &str) -> Scenario {
@@ -382,7 +472,7 @@ async fn admitted_pod_runs_and_exec_reads_the_maps() {
     );
     let created = seen
         .iter()
-        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun"))
         .unwrap();
     assert_eq!(
         created.body["spec"]["containers"][0]["image"],
@@ -432,7 +522,9 @@ async fn scc_refusal_is_the_admission_observation() {
     assert_eq!(o.pods[0].outcome, Outcome::NotCreated);
     assert_eq!(
         seen.iter()
-            .filter(|s| s.method == Method::POST && s.uri.contains("/pods"))
+            .filter(|s| s.method == Method::POST
+                && s.uri.contains("/pods")
+                && !s.uri.contains("dryRun"))
             .count(),
         1,
         "a 403 is not retried"
@@ -557,7 +649,7 @@ async fn impersonation_headers_are_sent_for_the_scenario_account() {
     assert_eq!(rb.body["subjects"][0]["name"], "test");
     let create = seen
         .iter()
-        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun"))
         .unwrap();
     assert_eq!(create.user.as_deref(), Some("test"));
     assert_eq!(
@@ -641,7 +733,7 @@ async fn openshift_is_detected_and_the_uid_range_becomes_a_template_value() {
     );
     let create = seen
         .iter()
-        .find(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .find(|s| s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun"))
         .unwrap();
     assert_eq!(
         create.body["spec"]["securityContext"]["runAsUser"], 1000650000,
@@ -826,7 +918,9 @@ async fn server_errors_are_retried_then_reported_and_the_namespace_deleted() {
     );
     let creates = seen
         .iter()
-        .filter(|s| s.method == Method::POST && s.uri.contains("/pods"))
+        .filter(|s| {
+            s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun")
+        })
         .count();
     assert_eq!(creates, 4, "three retries after the first 500");
     assert!(seen
@@ -893,7 +987,7 @@ async fn a_forbidden_call_ends_the_scenario_with_the_servers_words() {
     assert!(e.contains("cannot create resource \"rolebindings\""), "{e}");
     assert!(!seen
         .iter()
-        .any(|s| s.method == Method::POST && s.uri.contains("/pods")));
+        .any(|s| s.method == Method::POST && s.uri.contains("/pods") && !s.uri.contains("dryRun")));
     assert!(seen
         .iter()
         .any(|s| s.method == Method::DELETE && s.uri.contains(NS)));

@@ -97,7 +97,7 @@ pub fn sample() -> RunResults {
         ..Default::default()
     };
     let results = vec![
-        result("host-users/aligned-range", Verdict::Pass { checks: vec![Check { subject: "pod userns: uid_map".into(), expected: "0 <65536.. and a multiple of 65536> 65536".into(), observed: "0 131072 65536".into(), ok: true }] }, Some(running)),
+        result("host-users/aligned-range", Verdict::Pass { checks: vec![Check { subject: "pod userns: uid_map".into(), expected: "0 <65536.. and a multiple of 65536> 65536".into(), observed: "0 131072 65536".into(), ok: true, not_checked: None }] }, Some(running)),
         result(
             "sysctl/ping-group-range-full",
             Verdict::Fail {
@@ -148,6 +148,8 @@ pub fn sample() -> RunResults {
             }],
             sends_node_userns_mode: Some(true),
             kubelet_emulated: false,
+            gate_sources: BTreeMap::new(),
+            host_view: true,
             kubelet_ids: None,
             unreadable: Vec::new(),
         },

@@ -10,7 +10,9 @@ pub struct CleanupArgs {
 }
 
 pub fn cleanup(args: CleanupArgs) -> Result<Status, CliError> {
-    args.target.check()?;
+    let args = CleanupArgs {
+        target: args.target.resolved()?,
+    };
     let rt = crate::cli::runtime()?;
     let removed = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;

@@ -115,6 +115,20 @@ fn plan_header(leg: &kind::Leg, ctx: &std::path::Path, cfg: &std::path::Path) ->
     out
 }
 
+/// What `cluster` checks before it touches a system: a kind-crio leg must
+/// be one versions.txt lists.
+pub fn preflight(args: &ClusterArgs) -> Result<(), CliError> {
+    if let ClusterAction::Up {
+        kind: UpKind::KindCrio {
+            crio, userns_gate, ..
+        },
+    } = &args.action
+    {
+        kind::find(crio, matches!(userns_gate, GateArg::On)).map_err(CliError::Usage)?;
+    }
+    Ok(())
+}
+
 pub fn cluster(args: ClusterArgs) -> Result<Status, CliError> {
     match args.action {
         ClusterAction::Up {

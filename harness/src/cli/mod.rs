@@ -8,6 +8,7 @@ pub mod cleanup;
 pub mod cluster;
 pub mod compare;
 pub mod node;
+pub mod preflight;
 pub mod run;
 pub mod target_args;
 pub mod validate;
@@ -104,6 +105,9 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.verbose);
+    if let Err(e) = preflight::check(&cli, &preflight::Host::this_process()) {
+        return crate::exit::finish(Err(e));
+    }
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
         Command::List(a) => validate::list(a),

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::exit::{CliError, Status};
-use crate::targets::local::{self, crio, LocalRuntime, Node, NodeStatus};
+use crate::targets::local::crio::CrioSource;
+use crate::targets::local::{self, crio, LocalRuntime, Node, NodeError, NodeStatus};
+use crate::targets::TargetError;
 
 #[derive(Debug, clap::Args)]
 pub struct NodeArgs {
@@ -17,10 +19,11 @@ pub struct NodeArgs {
     /// Runtime of the node.
     #[arg(long, value_enum, default_value_t, global = true)]
     pub runtime: LocalRuntime,
-    /// The CRI-O to run (--runtime cri-o): a crio binary (e.g. /usr/bin/crio)
-    /// or an unpacked release folder (bin/crio + bin/pinns, or cri-o/bin/…).
-    #[arg(long, global = true)]
-    pub crio: Option<PathBuf>,
+    /// The CRI-O to run (--runtime cri-o): a crio binary (e.g. /usr/bin/crio),
+    /// an unpacked release folder (bin/crio + bin/pinns, or cri-o/bin/…), or a
+    /// release version (1.36.3: CRI-O's static bundle, downloaded once).
+    #[arg(long, global = true, value_parser = CrioSource::from_arg)]
+    pub crio: Option<CrioSource>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -41,7 +44,16 @@ pub enum NodeAction {
     Status,
 }
 
-pub fn node(args: NodeArgs) -> Result<Status, CliError> {
+/// The CRI-O variant `start` asks for (the others start nothing).
+fn variant(action: &NodeAction) -> crio::CrioVariant {
+    match action {
+        NodeAction::Start { variant } => variant.clone(),
+        _ => crio::CrioVariant::default(),
+    }
+}
+
+/// What `node` checks before it touches the system (see [`super::preflight`]).
+pub fn preflight(args: &NodeArgs, host: &super::preflight::Host) -> Result<(), CliError> {
     if args.runtime != LocalRuntime::CriO {
         if args.crio.is_some() {
             return Err(CliError::Usage("--crio needs --runtime cri-o".into()));
@@ -57,21 +69,53 @@ pub fn node(args: NodeArgs) -> Result<Status, CliError> {
             ));
         }
     }
+    super::preflight::crio(args.crio.as_ref(), &variant(&args.action), host)?;
+    if !host.root {
+        return Err(TargetError::unusable_by("the local node", NodeError::NotRoot).into());
+    }
+    Ok(())
+}
+
+pub fn node(args: NodeArgs) -> Result<Status, CliError> {
+    // Only `start` needs the CRI-O itself (a release is downloaded then);
+    // stop and status find the node folder of a release already cached.
+    let resolved = match &args.crio {
+        Some(c @ CrioSource::Release(v)) if !matches!(args.action, NodeAction::Start { .. }) => {
+            match local::bundle::cached(&local::bundle::cache_root(), v) {
+                Some(b) => Some((b.dir.clone(), b.describe())),
+                // --node-dir names the node without its CRI-O.
+                None if args.node_dir.is_some() => None,
+                None => {
+                    return Err(CliError::environment(
+                        format!("CRI-O {c}"),
+                        NodeError::Crio(format!(
+                            "CRI-O {v} was never downloaded here, so no node runs it; give --node-dir, or start it first"
+                        )),
+                    ))
+                }
+            }
+        }
+        Some(c) => {
+            let r = c
+                .resolve()
+                .map_err(|e| CliError::environment(format!("CRI-O {c}"), e))?;
+            Some((r.path, r.origin))
+        }
+        None => None,
+    };
+    let crio_path = resolved.as_ref().map(|(p, _)| p.as_path());
     let dir = local::node_dir(
         Path::new(crio::NODES_ROOT),
         args.runtime,
         args.node_dir.as_deref(),
-        args.crio.as_deref(),
+        crio_path,
     )
     .map_err(|e| CliError::environment("the local node", e))?;
     let node = match args.runtime {
         LocalRuntime::Containerd => Node::new(&dir),
-        LocalRuntime::CriO => {
-            Node::cri_o(&dir, args.crio.as_deref()).with_variant(match &args.action {
-                NodeAction::Start { variant } => variant.clone(),
-                _ => crio::CrioVariant::default(),
-            })
-        }
+        LocalRuntime::CriO => Node::cri_o(&dir, crio_path)
+            .with_variant(variant(&args.action))
+            .with_origin(resolved.as_ref().map(|(_, o)| o.clone())),
     };
     let result = match args.action {
         NodeAction::Start { .. } => node.start().map(|socket| format!("{socket}\n")),
@@ -114,6 +158,12 @@ fn status_text(s: &NodeStatus, dir: &Path) -> String {
     });
     if s.subids.as_deref() == Some("hidden") {
         out.push("crio sees no subordinate ids for containers (--hide-subids)".into());
+    }
+    if let Some(o) = &s.origin {
+        out.push(format!("CRI-O from: {o}"));
+    }
+    if let Some(r) = &s.runtime_from {
+        out.push(format!("conmon, OCI runtimes and CNI plugins from: {r}"));
     }
     if let Some(d) = &s.dropins {
         out.push(format!("CRI-O config drop-ins (--crio-conf): {d}"));

@@ -99,10 +99,14 @@ fn no_tests_reason(
     format!("no scenario selected: {why}")
 }
 
-/// Splits positional arguments into scenario paths and at most one filter.
-fn paths_and_filter(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>), CliError> {
+/// Splits positional arguments into scenario paths (those `exists` says
+/// exist) and at most one filter.
+pub fn paths_and_filter(
+    args: &[String],
+    exists: &dyn Fn(&Path) -> bool,
+) -> Result<(Vec<PathBuf>, Option<String>), CliError> {
     let (paths, filters): (Vec<&String>, Vec<&String>) =
-        args.iter().partition(|a| Path::new(a).exists());
+        args.iter().partition(|a| exists(Path::new(a)));
     if filters.len() > 1 {
         return Err(CliError::Usage(format!(
             "{} are neither existing paths nor a single filter; give at most one filter (missing scenario path?)",
@@ -116,8 +120,7 @@ fn paths_and_filter(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>), C
 }
 
 pub fn run(args: RunArgs) -> Result<Status, CliError> {
-    let (paths, filter) = paths_and_filter(&args.args)?;
-    args.target.check()?;
+    let (paths, filter) = paths_and_filter(&args.args, &|p| p.exists())?;
     let scenarios = super::validate::load(&paths)?;
     let selection = Selection {
         filter,
@@ -145,6 +148,11 @@ pub fn run(args: RunArgs) -> Result<Status, CliError> {
             NoTests::Pass => {}
         }
     }
+    // `--crio VERSION` is downloaded (once) before the async runtime starts.
+    let args = RunArgs {
+        target: args.target.resolved()?,
+        ..args
+    };
     let rt = crate::cli::runtime()?;
     let result = run_on_target(&rt, &args, &scenarios, &selection);
     args.target.stop_local_node();
@@ -256,15 +264,18 @@ mod tests {
     fn positional_arguments_split_into_paths_and_one_filter() {
         let dir = std::env::temp_dir();
         let d = dir.display().to_string();
-        let (paths, filter) = paths_and_filter(&[d.clone(), "annotation".into()]).unwrap();
+        let (paths, filter) =
+            paths_and_filter(&[d.clone(), "annotation".into()], &|p| p.exists()).unwrap();
         assert_eq!(paths, vec![PathBuf::from(&d)]);
         assert_eq!(filter.as_deref(), Some("annotation"));
-        let (paths, filter) = paths_and_filter(&[]).unwrap();
+        let (paths, filter) = paths_and_filter(&[], &|p| p.exists()).unwrap();
         assert_eq!(paths, vec![PathBuf::from("scenarios")]);
         assert_eq!(filter, None);
-        assert!(paths_and_filter(&["nope-1".into(), "nope-2".into()])
-            .unwrap_err()
-            .to_string()
-            .contains("nope-1"));
+        assert!(
+            paths_and_filter(&["nope-1".into(), "nope-2".into()], &|p| p.exists())
+                .unwrap_err()
+                .to_string()
+                .contains("nope-1")
+        );
     }
 }

@@ -6,8 +6,9 @@ use crate::exit::CliError;
 use crate::facts::TargetKind;
 use crate::targets::cri::CriOptions;
 use crate::targets::kube::{KubeConnect, KubeOptions};
-use crate::targets::local::{self, crio, LocalOptions, LocalRuntime};
-use crate::targets::{self, Target, TargetOptions};
+use crate::targets::local::crio::CrioSource;
+use crate::targets::local::{self, crio, LocalOptions, LocalRuntime, NodeError};
+use crate::targets::{self, Target, TargetError, TargetOptions};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
@@ -26,9 +27,14 @@ pub struct TargetArgs {
     #[arg(long, value_enum, default_value_t)]
     pub runtime: LocalRuntime,
     /// The CRI-O the local node runs (--runtime cri-o): a crio binary (e.g.
-    /// /usr/bin/crio) or an unpacked release folder (bin/crio, or cri-o/bin/crio).
-    #[arg(long)]
-    pub crio: Option<PathBuf>,
+    /// /usr/bin/crio), an unpacked release folder (bin/crio, or cri-o/bin/crio),
+    /// or a release version (1.36.3: CRI-O's static bundle, downloaded once into
+    /// $XDG_CACHE_HOME/userns-e2e/crio; USERNS_E2E_CRIO_MIRROR overrides where from).
+    #[arg(long, value_parser = CrioSource::from_arg)]
+    pub crio: Option<CrioSource>,
+    /// Where `crio` came from, once resolved (not an argument).
+    #[arg(skip)]
+    pub crio_origin: Option<String>,
     #[command(flatten)]
     pub crio_variant: crio::CrioVariant,
     /// local: leave the node (containerd, its bridge) running after the
@@ -103,6 +109,50 @@ impl TargetArgs {
         }
     }
 
+    /// What `run` and `cleanup` check before they touch a system (see
+    /// [`super::preflight`]); `listing` (`run --list`) needs no node.
+    pub fn preflight(&self, host: &super::preflight::Host, listing: bool) -> Result<(), CliError> {
+        self.check()?;
+        let kind = self.kind();
+        if self.crio_variant.is_set() && kind != TargetKind::Local {
+            return Err(CliError::Usage(
+                "--crio-conf and --hide-subids shape the harness's CRI-O node (--target local --runtime cri-o)".into(),
+            ));
+        }
+        if self.crio_variant.is_set() && self.runtime != LocalRuntime::CriO {
+            return Err(CliError::Usage(
+                "--crio-conf and --hide-subids need --runtime cri-o".into(),
+            ));
+        }
+        if kind == TargetKind::Cri && self.socket.is_none() {
+            return Err(CliError::Usage(
+                "--target cri needs --socket unix:///path/to/cri.sock".into(),
+            ));
+        }
+        super::preflight::crio(self.crio.as_ref(), &self.crio_variant, host)?;
+        if kind == TargetKind::Local && !listing && !host.root {
+            return Err(TargetError::unusable_by("the local node", NodeError::NotRoot).into());
+        }
+        Ok(())
+    }
+
+    /// These options with `--crio` resolved to a CRI-O on this machine (a
+    /// release version is downloaded into the cache the first time). Called
+    /// before the async runtime starts: the download blocks.
+    pub fn resolved(&self) -> Result<TargetArgs, CliError> {
+        let mut out = self.clone();
+        if self.kind() == TargetKind::Local {
+            if let Some(c) = &self.crio {
+                let r = c
+                    .resolve()
+                    .map_err(|e| CliError::environment(format!("CRI-O {c}"), e))?;
+                out.crio = Some(CrioSource::Path(r.path));
+                out.crio_origin = Some(r.origin);
+            }
+        }
+        Ok(out)
+    }
+
     /// The target kind these options select.
     pub fn kind(&self) -> TargetKind {
         match self.target {
@@ -115,11 +165,6 @@ impl TargetArgs {
 
     /// The selected target's own options.
     pub fn options(&self) -> Result<TargetOptions, CliError> {
-        if self.crio_variant.is_set() && self.kind() != TargetKind::Local {
-            return Err(CliError::Usage(
-                "--crio-conf and --hide-subids shape the harness's CRI-O node (--target local --runtime cri-o)".into(),
-            ));
-        }
         Ok(match self.kind() {
             TargetKind::Local => TargetOptions::Local(self.local_options()?),
             TargetKind::Cri => TargetOptions::Cri {
@@ -152,24 +197,31 @@ impl TargetArgs {
     }
 
     /// The local target's options, with its node folder resolved.
+    /// The local target's options, with its node folder resolved (call it on
+    /// [`TargetArgs::resolved`] options: a release version has no path yet).
     pub fn local_options(&self) -> Result<LocalOptions, CliError> {
-        if self.crio_variant.is_set() && self.runtime != LocalRuntime::CriO {
-            return Err(CliError::Usage(
-                "--crio-conf and --hide-subids need --runtime cri-o".into(),
-            ));
-        }
+        let crio = match &self.crio {
+            Some(CrioSource::Path(p)) => Some(p.clone()),
+            Some(CrioSource::Release(v)) => {
+                return Err(CliError::Usage(format!(
+                    "internal: --crio {v} was not resolved before the node was asked for"
+                )))
+            }
+            None => None,
+        };
         let node_dir = local::node_dir(
             Path::new(crio::NODES_ROOT),
             self.runtime,
             self.node_dir.as_deref(),
-            self.crio.as_deref(),
+            crio.as_deref(),
         )
         .map_err(|e| CliError::environment("the local node", e))?;
         Ok(LocalOptions {
             node_dir,
             image: self.image.clone(),
             runtime: self.runtime,
-            crio: self.crio.clone(),
+            crio,
+            crio_origin: self.crio_origin.clone(),
             variant: self.crio_variant.clone(),
         })
     }

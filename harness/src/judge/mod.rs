@@ -21,6 +21,22 @@ pub fn resolve_expect(case: &PodCase, facts: &Facts) -> Expect {
         .iter()
         .filter(|c| condition_holds(&c.when, facts))
     {
+        // A pod refused at admission, or whose container never runs, has no
+        // maps, `id` or output to read: a case that expects either replaces
+        // the whole expectation instead of leaving the default's reads behind.
+        let refused = matches!(
+            c.expect.admission,
+            Some(crate::scenario::AdmissionExpect::Refused { .. })
+        );
+        let not_running = c
+            .expect
+            .outcome
+            .as_ref()
+            .is_some_and(|o| !matches!(o, crate::scenario::OutcomeExpect::Running));
+        if refused || not_running {
+            e = c.expect.clone();
+            continue;
+        }
         // Destructured without `..`: a new expectation field that is not
         // laid over here is a compile error, not a silently ignored case.
         let Expect {
@@ -120,12 +136,19 @@ pub fn judge(
             .to_string();
         let expect = resolve_expect(case, facts);
         match observation.pods.get(i) {
-            Some(pod) => all.extend(kinds::pod_checks(&name, &expect, pod, &values)),
+            Some(pod) => all.extend(kinds::pod_checks(
+                &name,
+                &expect,
+                pod,
+                &values,
+                facts.host_view,
+            )),
             None => all.push(Check {
                 subject: format!("pod {name}"),
                 expected: "an observation".into(),
                 observed: "the target reported nothing for this pod".into(),
                 ok: false,
+                not_checked: None,
             }),
         }
     }

@@ -422,3 +422,67 @@ fn which_scenarios_need_a_running_pod() {
     cp.unreadable.push("nodes: forbidden (403)".into());
     assert!(crate::requirements::check_nodes(true, &cp).is_ok());
 }
+
+#[test]
+fn a_case_expecting_refusal_replaces_the_whole_expectation() {
+    let mut s = scenario(
+        "outcome: running\nuidMap: not-host\nexec: [{command: [id, -u], stdout: '1000'}]\n",
+    );
+    s.pods[0].cases = serde_json::from_value(serde_json::json!([
+        {"when": {"openshift": true}, "expect": {"admission": {"refused": {"message": "must be in the ranges"}}}}
+    ]))
+    .unwrap();
+    let refused = PodObservation {
+        admission: Admission::Refused {
+            code: Some(403),
+            message:
+                "runAsUser: Invalid value: 1000: must be in the ranges: [1000650000, 1000659999]"
+                    .into(),
+        },
+        outcome: Outcome::NotCreated,
+        ..Default::default()
+    };
+    let openshift = crio_openshift("1.33.13");
+    let expect = resolve_expect(&s.pods[0], &openshift);
+    assert!(expect.outcome.is_none() && expect.uid_map.is_none() && expect.exec.is_none());
+    assert_pass(judge(
+        &s,
+        &openshift,
+        &templates(),
+        &obs(vec![refused.clone()]),
+    ));
+    // Where the case does not apply, the pod must run as the default says.
+    assert!(judge(&s, &containerd_local(), &templates(), &obs(vec![refused])).is_failure());
+}
+
+#[test]
+fn host_uid_without_a_host_view_is_not_checked_but_the_rest_is() {
+    let s = scenario("outcome: running\nuidMap: [[0, any, 65536]]\nhostUid: {min: 65536}\n");
+    let mut no_host = running("0 131072 65536");
+    no_host.host = None;
+    let mut cluster = crio_openshift("1.36.3");
+    cluster.host_view = false;
+    let Verdict::Pass { checks } = judge(&s, &cluster, &templates(), &obs(vec![no_host.clone()]))
+    else {
+        panic!("a missing host view failed the scenario");
+    };
+    let host = checks
+        .iter()
+        .find(|c| c.subject.ends_with("host uid"))
+        .unwrap();
+    assert!(host
+        .not_checked
+        .as_deref()
+        .is_some_and(|w| w.contains("--node-evidence")));
+    assert!(host.observed.starts_with("(not checked"));
+    // Still judged: a wrong map fails even without a host view.
+    let mut wrong = running("0 131072 1000");
+    wrong.host = None;
+    assert!(judge(&s, &cluster, &templates(), &obs(vec![wrong])).is_failure());
+    // A target that has a host view but saw nothing is a failure.
+    cluster.host_view = true;
+    assert_fail(
+        judge(&s, &cluster, &templates(), &obs(vec![no_host])),
+        "pod p: host uid: expected <65536..>, observed (not observed: no host view)",
+    );
+}

@@ -13,6 +13,8 @@
 mod absent;
 #[path = "../support/leftovers.rs"]
 mod leftovers;
+#[path = "../support/predicted.rs"]
+mod predicted;
 mod versions;
 
 use std::path::{Path, PathBuf};

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use libtest_mimic::{Failed, Trial};
+
+use crate::predicted;
 use userns_e2e::facts::{RuntimeName, TargetKind};
 use userns_e2e::report::json;
 use userns_e2e::report::results::RunResults;
-use userns_e2e::scenario::{load, OpenShiftReq, Requirements, Scenario};
+use userns_e2e::scenario::{load, OpenShiftReq, Requirements};
 use userns_e2e::targets::local::Node;
 use userns_e2e::verdict::Verdict;
 use userns_e2e::version::Version;
@@ -343,56 +345,6 @@ fn version_trial(ctx: &Ctx, b: &Build) -> Result<(), Failed> {
     Ok(())
 }
 
-/// Maps a `compare` facet (`pod x: uid_map`, `pod x: sysctl k`) to the pod and
-/// the expectation field that predicts it.
-fn facet_field(what: &str) -> Option<(String, &'static str)> {
-    let rest = what.strip_prefix("pod ")?;
-    let (pod, facet) = rest.split_once(": ")?;
-    let field = match facet {
-        "admission" => "admission",
-        "scc" => "scc",
-        "outcome" => "outcome",
-        "uid_map" => "uidMap",
-        "gid_map" => "gidMap",
-        "id" => "id",
-        "host uid" => "hostUid",
-        f if f.starts_with("sysctl ") => "sysctls",
-        f if f.starts_with("exec ") => "exec",
-        _ => return None,
-    };
-    Some((pod.to_string(), field))
-}
-
-/// For each pod of a scenario, the expectation fields whose resolved value
-/// differs between the runs' environments: what `cases:` predicts to change.
-fn predicted(s: &Scenario, runs: &[RunResults]) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for case in &s.spec.pods {
-        let name = case.pod.0["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let resolved: Vec<serde_json::Value> = runs
-            .iter()
-            .map(|r| {
-                serde_json::to_value(userns_e2e::judge::resolve_expect(case, &r.environment))
-                    .unwrap_or_default()
-            })
-            .collect();
-        let keys: BTreeSet<String> = resolved
-            .iter()
-            .filter_map(|v| v.as_object())
-            .flat_map(|o| o.keys().cloned())
-            .collect();
-        for k in keys {
-            if resolved.iter().any(|v| v.get(&k) != resolved[0].get(&k)) {
-                out.insert((name.clone(), k));
-            }
-        }
-    }
-    out
-}
-
 fn compare_json(ctx: &Ctx, files: &[PathBuf], out: &Path) -> Result<serde_json::Value, Failed> {
     let out_s = out.display().to_string();
     let mut args = vec!["compare".to_string(), "--json".into(), out_s];
@@ -438,32 +390,12 @@ fn compare_trial(ctx: &Ctx, builds: &[Build]) -> Result<(), Failed> {
     }
 
     let c = compare_json(ctx, &files, &ctx.base.join("compare.json"))?;
-    let mut wrong = Vec::new();
+    let mut wrong = predicted::unpredicted(&c, &scenarios, &runs);
     for row in c["rows"].as_array().into_iter().flatten() {
         let id = row["id"].as_str().unwrap_or_default();
         let Some(s) = scenarios.iter().find(|s| s.id == id) else {
-            wrong.push(format!("{id}: not a scenario of this suite"));
             continue;
         };
-        let want = predicted(s, &runs);
-        let mut seen = BTreeSet::new();
-        for d in row["differences"].as_array().into_iter().flatten() {
-            let what = d["what"].as_str().unwrap_or_default();
-            match facet_field(what) {
-                Some(f) if want.contains(&(f.0.clone(), f.1.to_string())) => {
-                    seen.insert((f.0, f.1.to_string()));
-                }
-                _ => wrong.push(format!(
-                    "{id}: `{what}` differs ({}) but no `cases:` entry predicts it",
-                    d["values"]
-                )),
-            }
-        }
-        if !want.is_empty() && seen.is_empty() {
-            wrong.push(format!(
-                "{id}: `cases:` predict a change of {want:?} between versions, but compare reports none"
-            ));
-        }
         let statuses: BTreeSet<&str> = row["statuses"]
             .as_array()
             .into_iter()

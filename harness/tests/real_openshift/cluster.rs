@@ -32,12 +32,26 @@ pub struct MicroShift {
     pub tarball: PathBuf,
 }
 
-pub fn find() -> Option<MicroShift> {
-    let shared = std::env::var_os("USERNS_E2E_SHARED")
+fn shared() -> PathBuf {
+    std::env::var_os("USERNS_E2E_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| super::repo().join("../shared"));
+        .unwrap_or_else(|| super::repo().join("../shared"))
+}
+
+/// MicroShift 5.0 (`shared/openshift`).
+pub fn find() -> Option<MicroShift> {
+    find_in("openshift")
+}
+
+/// MicroShift 4.19 (`shared/openshift-4.19`), started by 5.0's scripts.
+pub fn find_4_19() -> Option<MicroShift> {
+    find_in("openshift-4.19")
+}
+
+fn find_in(folder: &str) -> Option<MicroShift> {
+    let shared = shared();
     let scripts = shared.join("openshift");
-    let tarball = std::fs::read_dir(&scripts)
+    let tarball = std::fs::read_dir(shared.join(folder))
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| {
@@ -53,22 +67,31 @@ pub fn find() -> Option<MicroShift> {
 
 /// The newest CRI-O build under the shared folder (`crio/v*/crio-v*-linux-amd64.tar.xz`).
 pub fn newest_crio() -> Option<PathBuf> {
-    let shared = std::env::var_os("USERNS_E2E_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| super::repo().join("../shared"));
-    let mut found: Vec<(userns_e2e::version::Version, PathBuf)> =
-        std::fs::read_dir(shared.join("crio"))
-            .ok()?
-            .flatten()
-            .filter_map(|e| {
-                let tag = e.file_name().to_string_lossy().to_string();
-                let v = userns_e2e::version::Version::parse(tag.trim_start_matches('v'))?;
-                let t = e.path().join(format!("crio-{tag}-linux-amd64.tar.xz"));
-                t.is_file().then_some((v, t))
-            })
-            .collect();
+    crio_builds().pop()
+}
+
+/// The oldest one (OpenShift 4.19 ships CRI-O 1.32; the oldest shared build is closest).
+pub fn oldest_crio() -> Option<PathBuf> {
+    crio_builds().into_iter().next()
+}
+
+/// The CRI-O builds under the shared folder, oldest first.
+fn crio_builds() -> Vec<PathBuf> {
+    let shared = shared();
+    let Ok(dir) = std::fs::read_dir(shared.join("crio")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(userns_e2e::version::Version, PathBuf)> = dir
+        .flatten()
+        .filter_map(|e| {
+            let tag = e.file_name().to_string_lossy().to_string();
+            let v = userns_e2e::version::Version::parse(tag.trim_start_matches('v'))?;
+            let t = e.path().join(format!("crio-{tag}-linux-amd64.tar.xz"));
+            t.is_file().then_some((v, t))
+        })
+        .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
-    found.pop().map(|(_, t)| t)
+    found.into_iter().map(|(_, t)| t).collect()
 }
 
 pub fn state_dir() -> PathBuf {
@@ -117,6 +140,17 @@ impl Cluster {
         state: &Path,
         env: &[(&str, PathBuf)],
     ) -> Result<Cluster, String> {
+        Self::start_configured(ms, state, env, None)
+    }
+
+    /// As `start_with`; `kubelet_extra` is appended under `kubelet:` in
+    /// MicroShift's config (start.sh reads `STATE/kubelet-extra.yaml`).
+    pub fn start_configured(
+        ms: &MicroShift,
+        state: &Path,
+        env: &[(&str, PathBuf)],
+        kubelet_extra: Option<&str>,
+    ) -> Result<Cluster, String> {
         let c = Cluster {
             scripts: ms.scripts.clone(),
             state: state.to_path_buf(),
@@ -124,6 +158,10 @@ impl Cluster {
         // A previous run that died before its stop: stop it first (by its own pid files).
         if state.exists() {
             c.stop_script();
+        }
+        if let Some(extra) = kubelet_extra {
+            std::fs::create_dir_all(state).map_err(|e| e.to_string())?;
+            std::fs::write(state.join("kubelet-extra.yaml"), extra).map_err(|e| e.to_string())?;
         }
         let o = Command::new(ms.scripts.join("start.sh"))
             .arg(&ms.tarball)

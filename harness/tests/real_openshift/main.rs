@@ -15,6 +15,8 @@
 #[path = "../support/absent.rs"]
 mod absent;
 mod cluster;
+#[path = "../support/predicted.rs"]
+mod predicted;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -140,6 +142,40 @@ fn run_suite_with(
     })
 }
 
+/// A run of some scenario files (relative to the repo) as `test`.
+fn run_scenarios(kubeconfig: &Path, out: &Path, files: &[&str]) -> Result<Run, String> {
+    let json = out.join("some.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args(RUN_AS_TEST)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--json")
+        .arg(&json)
+        .args(files.iter().map(|f| repo().join(f)))
+        .output()
+        .map_err(|e| format!("running userns-e2e: {e}"))?;
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let json_text =
+        std::fs::read_to_string(&json).map_err(|e| format!("no JSON ({e}):\n{output}"))?;
+    let summary = output
+        .lines()
+        .rev()
+        .find(|l| l.contains(" passed, "))
+        .unwrap_or("(no summary line)")
+        .to_string();
+    Ok(Run {
+        summary,
+        json: serde_json::from_str(&json_text).map_err(|e| e.to_string())?,
+        json_text,
+        junit: out.join("none.xml"),
+        output,
+    })
+}
+
 fn summary_count(run: &Run, what: &str) -> u64 {
     run.json["summary"][what].as_u64().unwrap_or(u64::MAX)
 }
@@ -153,6 +189,8 @@ const SKIPS_THE_SERVER_CONFIRMS: &[&str] = &[
     "needs a cluster that is not OpenShift",
     "this run uses kube",
     "needs SCC nested-container, the cluster has",
+    // 5.0's gate is on (read from the cluster); the gate-off scenario cannot apply.
+    "needs feature gate UserNamespacesSupport=false, target has UserNamespacesSupport=true",
 ];
 
 fn each_run_passes(runs: &[Run]) -> Result<(), Failed> {
@@ -352,17 +390,21 @@ fn run_cli(args: &[&std::ffi::OsStr]) -> Result<String, String> {
     }
 }
 
-/// MicroShift with its kubelet on a CRI-O from the shared builds, with the
-/// runtime and images the harness's CRI-O node provisions: the whole suite
-/// once, 0 failed, every skip for a reason of this node. Leaves nothing.
-fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
-    let tarball = cluster::newest_crio().ok_or("no CRI-O build under the shared folder")?;
-    let dir = cluster::state_dir().with_extension("crio");
+/// A CRI-O build from the shared folder, unpacked, with the runtime and test
+/// images the harness's CRI-O node provisions, for MicroShift's private
+/// CRI-O: `f` gets the environment `start.sh` needs and the crio folder.
+/// Afterwards the node is purged and the build removed.
+fn with_crio_node<T>(
+    tarball: &Path,
+    suffix: &str,
+    f: impl FnOnce(&[(&str, PathBuf)], &Path) -> Result<T, String>,
+) -> Result<T, String> {
+    let dir = cluster::state_dir().with_extension(format!("crio-{suffix}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let untar = Command::new("tar")
         .arg("-xJf")
-        .arg(&tarball)
+        .arg(tarball)
         .arg("-C")
         .arg(&dir)
         .status()
@@ -390,69 +432,385 @@ fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
     let call =
         |a: Vec<std::ffi::OsString>| run_cli(&a.iter().map(|x| x.as_os_str()).collect::<Vec<_>>());
     // Provision conmon/runc and the test images once, then hand them to MicroShift's CRI-O.
-    call(node_args("start", false))?;
-    call(node_args("stop", false))?;
-    let state = cluster::state_dir().with_extension("kubelet");
-    let env = [
-        ("CRIO_BIN", dir.join("bin")),
-        ("CRIO_RUNTIME", node.join("runtime")),
-        ("IMAGES", node.join("img")),
-        // crun refuses containers on hybrid-cgroup hosts; runc works everywhere.
-        ("RUNTIME", PathBuf::from("runc")),
-    ];
+    let result = call(node_args("start", false))
+        .and_then(|_| call(node_args("stop", false)))
+        .and_then(|_| {
+            let env = [
+                ("CRIO_BIN", dir.join("bin")),
+                ("CRIO_RUNTIME", node.join("runtime")),
+                ("IMAGES", node.join("img")),
+                // crun refuses containers on hybrid-cgroup hosts; runc works everywhere.
+                ("RUNTIME", PathBuf::from("runc")),
+            ];
+            f(&env, &dir.join("bin"))
+        });
+    let purged = call(node_args("stop", true));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = result?;
+    purged?;
+    Ok(out)
+}
+
+/// Starts MicroShift with its kubelet (`kubelet_extra` under `kubelet:` in its
+/// config), waits for the node, runs `f` with the cluster, its state folder,
+/// then stops it: anything left is an error.
+fn with_kubelet<T>(
+    ms: &cluster::MicroShift,
+    env: &[(&str, PathBuf)],
+    suffix: &str,
+    kubelet_extra: Option<&str>,
+    f: impl FnOnce(&cluster::Cluster, &Path) -> Result<T, String>,
+) -> Result<T, String> {
+    let state = cluster::state_dir().with_extension(suffix);
     let started = std::time::Instant::now();
-    let c = cluster::Cluster::start_with(ms, &state, &env)?;
+    let c = cluster::Cluster::start_configured(ms, &state, env, kubelet_extra)?;
     let result = c
         .wait_node_ready(std::time::Duration::from_secs(180))
         .and_then(|()| {
             eprintln!(
-                "real_openshift: MicroShift with its kubelet ready after {:.1}s",
+                "real_openshift: MicroShift ({suffix}) with its kubelet ready after {:.1}s",
                 started.elapsed().as_secs_f64()
             );
-            let out = state.with_extension("kubelet-reports");
-            let _ = std::fs::remove_dir_all(&out);
-            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-            let bin = dir.join("bin");
-            let r = run_suite_with(
-                &c.kubeconfig(),
-                &out,
-                0,
-                &["--node-evidence"],
-                Some((&state, &bin)),
-            );
-            let _ = std::fs::remove_dir_all(&out);
-            r
+            f(&c, &state)
         });
     let left = c.stop();
-    let purged = call(node_args("stop", true));
-    let _ = std::fs::remove_dir_all(&dir);
-    let run = result?;
+    let out = result?;
     if !left.is_empty() {
         return Err(format!("left after stop: {left:?}"));
     }
-    purged?;
-    let (failed, errored) = (
-        summary_count(&run, "failed"),
-        summary_count(&run, "errored"),
-    );
+    Ok(out)
+}
+
+/// A run's results that must hold: nothing failed or errored, and every skip
+/// for one of `allowed` reasons.
+fn run_holds(run: &Run, allowed: &[&str], what: &str) -> Result<(), String> {
     let results = run.json["results"].as_array().cloned().unwrap_or_default();
     let contradicted: Vec<String> = results
         .iter()
         .filter(|x| x["verdict"]["status"] == "skip")
         .filter_map(|x| {
             let reason = x["verdict"]["reason"].as_str().unwrap_or("");
-            (!SKIPS_WITH_THE_KUBELET.iter().any(|ok| reason.contains(ok)))
+            (!allowed.iter().any(|ok| reason.contains(ok)))
                 .then(|| format!("{}: {reason}", x["id"]))
         })
         .collect();
-    if failed != 0 || errored != 0 || !contradicted.is_empty() || summary_count(&run, "passed") < 30
-    {
+    let (failed, errored) = (summary_count(run, "failed"), summary_count(run, "errored"));
+    if failed != 0 || errored != 0 || !contradicted.is_empty() {
         return Err(format!(
-            "with the kubelet: {}; skips this node contradicts: {contradicted:?}\n{}",
+            "{what}: {}; skips this cluster contradicts: {contradicted:?}\n{}",
             run.summary, run.output
         ));
     }
+    Ok(())
+}
+
+/// A fresh folder for one run's reports.
+fn reports_dir(state: &Path) -> Result<PathBuf, String> {
+    let out = state.with_extension("reports");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Where the kubelet phases keep the results `compare` reads across versions.
+fn compare_dir() -> PathBuf {
+    cluster::state_dir().with_extension("compare")
+}
+
+/// MicroShift 5.0 with its kubelet on the newest shared CRI-O: the whole
+/// suite with `--node-evidence` (0 failed, every skip for a reason of this
+/// node, its results kept for the comparison with 4.19), then without it: a
+/// user without node access gets no false failure (the host uid is "not
+/// checked"). Leaves nothing.
+fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
+    let tarball = cluster::newest_crio().ok_or("no CRI-O build under the shared folder")?;
+    with_crio_node(&tarball, "newest", |env, bin| {
+        with_kubelet(ms, env, "kubelet", None, |c, state| {
+            let out = reports_dir(state)?;
+            let run = run_suite_with(
+                &c.kubeconfig(),
+                &out,
+                0,
+                &["--node-evidence"],
+                Some((state, bin)),
+            )?;
+            run_holds(&run, SKIPS_WITH_THE_KUBELET, "with the kubelet")?;
+            if summary_count(&run, "passed") < 30 {
+                return Err(format!("with the kubelet: only {}", run.summary));
+            }
+            std::fs::create_dir_all(compare_dir()).map_err(|e| e.to_string())?;
+            std::fs::write(compare_dir().join("openshift-5.0.json"), &run.json_text)
+                .map_err(|e| e.to_string())?;
+            let plain = run_suite(&c.kubeconfig(), &out, 1)?;
+            let _ = std::fs::remove_dir_all(&out);
+            run_holds(
+                &plain,
+                SKIPS_WITHOUT_NODE_EVIDENCE,
+                "without --node-evidence",
+            )?;
+            not_checked_without_host_view(&plain)?;
+            Ok(format!(
+                "{}; without --node-evidence: {}",
+                run.summary, plain.summary
+            ))
+        })
+    })
+}
+
+/// Without a host view the host uid is reported as not checked, and the rest
+/// of the scenario is still judged (these pass on their maps and `id`).
+fn not_checked_without_host_view(run: &Run) -> Result<(), String> {
+    let results = run.json["results"].as_array().cloned().unwrap_or_default();
+    let unchecked: Vec<&str> = results
+        .iter()
+        .filter(|r| r["verdict"]["status"] == "pass")
+        .filter(|r| {
+            r["verdict"]["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["notChecked"].is_string())
+        })
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    if !unchecked.contains(&"host-users/aligned-range") || unchecked.len() < 3 {
+        return Err(format!(
+            "without --node-evidence the host uid should be 'not checked' in the hostUid scenarios; passed with a not-checked check: {unchecked:?}\n{}",
+            run.output
+        ));
+    }
+    Ok(())
+}
+
+/// Why a scenario may skip on MicroShift 5.0 with its kubelet when the run
+/// has no node evidence: the node's subordinate ids and CRI-O's config are
+/// facts only the node shows.
+const SKIPS_WITHOUT_NODE_EVIDENCE: &[&str] = &[
+    "needs runtime containerd, target reports cri-o",
+    "needs sendsNodeUsernsMode=false, target has true",
+    "needs a cluster that is not OpenShift",
+    "this run uses kube",
+    "needs SCC nested-container, the cluster has",
+    "/etc/subuid is not readable on this target",
+    "does not report its configuration",
+    "needs feature gate UserNamespacesSupport=false",
+];
+
+/// Why a scenario may skip on MicroShift 4.19's control plane: no node, its
+/// version (no restricted-v3, no nested-container), the gate off.
+const SKIPS_ON_4_19: &[&str] = &[
+    "target reports no runtime",
+    "the runtime reports no handler features",
+    "the cluster reports no nodes",
+    "needs a cluster that is not OpenShift",
+    "this run uses kube",
+    "needs OpenShift >=4.20, target has 4.19.0",
+    "needs feature gate UserNamespacesSupport=true, target has UserNamespacesSupport=false",
+];
+
+/// Why a scenario may skip on MicroShift 4.19 with its kubelet on CRI-O
+/// 1.33: the facts of that node (gate off, CRI-O < 1.35, the subids present,
+/// the default CRI-O config).
+const SKIPS_ON_4_19_KUBELET: &[&str] = &[
+    "needs runtime containerd, target reports cri-o 1.33",
+    "needs a cluster that is not OpenShift",
+    "this run uses kube",
+    "needs OpenShift >=4.20, target has 4.19.0",
+    "needs feature gate UserNamespacesSupport=true, target has UserNamespacesSupport=false",
+    "needs sendsNodeUsernsMode=true, target has false",
+    "needs runtime version >=1.35.0, target has 1.33",
+    "needs a node without subordinate ids for user \"containers\", node has them",
+    "needs runtime config crio.runtime.",
+];
+
+/// MicroShift 4.19's control plane alone: the whole suite once; what is
+/// decided at admission passes, the rest skips for a reason of 4.19.
+fn control_plane_4_19(ms: &cluster::MicroShift) -> Result<String, String> {
+    let state = cluster::state_dir().with_extension("419");
+    let c = cluster::Cluster::start(ms, &state)?;
+    let result = reports_dir(&state).and_then(|out| {
+        let r = run_suite(&c.kubeconfig(), &out, 0);
+        let _ = std::fs::remove_dir_all(&out);
+        r
+    });
+    let left = c.stop();
+    let run = result?;
+    if !left.is_empty() {
+        return Err(format!("left after stop: {left:?}"));
+    }
+    run_holds(&run, SKIPS_ON_4_19, "4.19 control plane")?;
     Ok(run.summary)
+}
+
+/// MicroShift 4.19 with its kubelet on the oldest shared CRI-O: the whole
+/// suite as `test` with `--node-evidence` (0 failed; the annotation through a
+/// real kubelet: at least 15 annotation/story scenarios pass and at least 6
+/// pods run in a user namespace); then the same cluster with the kubelet
+/// gate turned on in MicroShift's config: the harness reads the gate from the
+/// cluster, and the scenario that needs it runs.
+fn kubelet_phase_4_19(ms: &cluster::MicroShift) -> Result<String, String> {
+    let tarball = cluster::oldest_crio().ok_or("no CRI-O build under the shared folder")?;
+    with_crio_node(&tarball, "oldest", |env, bin| {
+        let suite = with_kubelet(ms, env, "kubelet419", None, |c, state| {
+            let out = reports_dir(state)?;
+            let run = run_suite_with(
+                &c.kubeconfig(),
+                &out,
+                0,
+                &["--node-evidence"],
+                Some((state, bin)),
+            );
+            let _ = std::fs::remove_dir_all(&out);
+            let run = run?;
+            run_holds(&run, SKIPS_ON_4_19_KUBELET, "4.19 with the kubelet")?;
+            annotation_runs_for_real(&run)?;
+            std::fs::create_dir_all(compare_dir()).map_err(|e| e.to_string())?;
+            std::fs::write(compare_dir().join("openshift-4.19.json"), &run.json_text)
+                .map_err(|e| e.to_string())?;
+            Ok(run.summary)
+        })?;
+        let gate = with_kubelet(
+            ms,
+            env,
+            "kubelet419gate",
+            Some("  featureGates:\n    UserNamespacesSupport: true\n"),
+            |c, state| {
+                let out = reports_dir(state)?;
+                let r = run_scenarios(
+                    &c.kubeconfig(),
+                    &out,
+                    &["scenarios/annotation/kubelet-gate-hides-annotation.yaml"],
+                );
+                let _ = std::fs::remove_dir_all(&out);
+                let r = r?;
+                let env = &r.json["environment"];
+                let id = "annotation/kubelet-gate-hides-annotation";
+                let status = r.json["results"][0]["verdict"]["status"].clone();
+                if env["featureGates"]["UserNamespacesSupport"] != true
+                    || r.json["results"][0]["id"] != id
+                    || status != "pass"
+                {
+                    return Err(format!(
+                        "with the kubelet gate on, {id} must run and pass (gates {}, from {}): {}\n{}",
+                        env["featureGates"], env["gateSources"], r.summary, r.output
+                    ));
+                }
+                Ok(format!(
+                    "gate on ({}): {id} passes",
+                    env["gateSources"]["UserNamespacesSupport"]
+                        .as_str()
+                        .unwrap_or("?")
+                ))
+            },
+        )?;
+        Ok(format!("{suite}; {gate}"))
+    })
+}
+
+/// The run carries OpenShift 4.19.0 and Kubernetes 1.32.13, and the
+/// annotation really works through the kubelet: at least 15 annotation or
+/// story scenarios pass, and at least 6 pods of passing scenarios ran in a
+/// user namespace (their uid_map is not the host's).
+fn annotation_runs_for_real(run: &Run) -> Result<(), String> {
+    let env = &run.json["environment"];
+    if env["openshift"]["version"] != "4.19.0" || env["kubernetes"] != "1.32.13" {
+        return Err(format!(
+            "4.19 run: OpenShift {} / Kubernetes {}",
+            env["openshift"]["version"], env["kubernetes"]
+        ));
+    }
+    let results = run.json["results"].as_array().cloned().unwrap_or_default();
+    let passed: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["verdict"]["status"] == "pass")
+        .collect();
+    let annotation = passed
+        .iter()
+        .filter(|r| {
+            r["id"].as_str().is_some_and(|id| {
+                ["annotation/", "story/", "openshift-annotation/"]
+                    .iter()
+                    .any(|t| id.starts_with(t))
+            })
+        })
+        .count();
+    let userns: Vec<String> = passed
+        .iter()
+        .flat_map(|r| {
+            r["observation"]["pods"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| {
+                    p["inside"]["uidMap"]
+                        .as_array()
+                        .is_some_and(|m| !m.is_empty() && m[0] != "0 0 4294967295")
+                })
+                .map(|p| format!("{}/{}", r["id"].as_str().unwrap_or("?"), p["name"]))
+        })
+        .collect();
+    if annotation < 15 || userns.len() < 6 {
+        return Err(format!(
+            "4.19: {annotation} annotation/story scenarios passed (want 15), pods in a user namespace {userns:?} (want 6)\n{}",
+            run.output
+        ));
+    }
+    eprintln!(
+        "real_openshift: 4.19: {annotation} annotation/story scenarios passed; {} pods in a user namespace: {userns:?}",
+        userns.len()
+    );
+    Ok(())
+}
+
+/// `compare` over the 4.19 and 5.0 runs with their kubelets reports exactly
+/// the differences the scenarios' `cases:` predict.
+fn openshift_versions_compare() -> Result<String, String> {
+    let files = [
+        compare_dir().join("openshift-4.19.json"),
+        compare_dir().join("openshift-5.0.json"),
+    ];
+    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+        return Err(format!(
+            "{} is missing: a kubelet phase failed",
+            missing.display()
+        ));
+    }
+    let runs: Vec<userns_e2e::report::results::RunResults> = files
+        .iter()
+        .map(|f| userns_e2e::report::json::read(f).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let scenarios = userns_e2e::scenario::load::load_paths(&[repo().join("scenarios")])
+        .map_err(|e| format!("scenarios do not load: {e:?}"))?;
+    let out = compare_dir().join("compare.json");
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["compare".as_ref(), "--json".as_ref(), out.as_os_str()];
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    let text = run_cli(&args)?;
+    let c: Value = serde_json::from_str(&std::fs::read_to_string(&out).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let wrong = predicted::unpredicted(&c, &scenarios, &runs);
+    if !wrong.is_empty() {
+        // Keep the two runs for whoever reads the failure.
+        let kept = cluster::state_dir().with_extension("compare-failed");
+        let _ = std::fs::remove_dir_all(&kept);
+        let _ = std::fs::rename(compare_dir(), &kept);
+        return Err(format!(
+            "4.19 vs 5.0 (runs kept in {}):\n{}\n{text}",
+            kept.display(),
+            wrong.join("\n")
+        ));
+    }
+    let differing: Vec<&str> = c["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["differences"].as_array().is_some_and(|d| !d.is_empty()))
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    Ok(format!(
+        "4.19 vs 5.0: {} scenario(s) differ, each as its cases predict: {differing:?}",
+        differing.len()
+    ))
 }
 
 /// Stops MicroShift while a run is in the middle of the OpenShift scenarios:
@@ -640,6 +998,30 @@ fn main() -> ExitCode {
         Ok(summary) => eprintln!("real_openshift: with the kubelet on CRI-O: {summary}"),
         Err(e) => left.push(format!("the kubelet phase failed: {e}")),
     }
+    // OpenShift 4.19: the annotation through a real kubelet, then 4.19 vs 5.0.
+    match cluster::find_4_19() {
+        None if std::env::var("CI").as_deref() == Ok("true") => left.push(
+            "no MicroShift 4.19 tarball under $USERNS_E2E_SHARED/openshift-4.19; with CI=true this is a failure".into(),
+        ),
+        None => eprintln!(
+            "real_openshift: skipped the 4.19 phase: no MicroShift tarball under $USERNS_E2E_SHARED/openshift-4.19"
+        ),
+        Some(ms419) => {
+            match control_plane_4_19(&ms419) {
+                Ok(s) => eprintln!("real_openshift: 4.19 control plane: {s}"),
+                Err(e) => left.push(format!("the 4.19 control-plane phase failed: {e}")),
+            }
+            match kubelet_phase_4_19(&ms419) {
+                Ok(s) => eprintln!("real_openshift: 4.19 with the kubelet on CRI-O: {s}"),
+                Err(e) => left.push(format!("the 4.19 kubelet phase failed: {e}")),
+            }
+            match openshift_versions_compare() {
+                Ok(s) => eprintln!("real_openshift: {s}"),
+                Err(e) => left.push(format!("the 4.19-vs-5.0 comparison failed: {e}")),
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(compare_dir());
     let after = cluster::sysctls();
     let _ = std::fs::remove_dir_all(&out);
     let mut clean = true;

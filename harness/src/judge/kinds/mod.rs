@@ -34,6 +34,7 @@ fn check(
         expected: expected.into(),
         observed: observed.into(),
         ok,
+        not_checked: None,
     }
 }
 
@@ -67,7 +68,15 @@ fn text_check(
 }
 
 /// Checks for every field of `expect` that is set.
-pub fn pod_checks(name: &str, expect: &Expect, pod: &PodObservation, t: &Templates) -> Vec<Check> {
+/// `host_view`: whether the target can see container processes from the
+/// host at all (`Facts::host_view`).
+pub fn pod_checks(
+    name: &str,
+    expect: &Expect,
+    pod: &PodObservation,
+    t: &Templates,
+    host_view: bool,
+) -> Vec<Check> {
     let subject = |what: &str| format!("pod {name}: {what}");
     let Expect {
         admission,
@@ -106,7 +115,7 @@ pub fn pod_checks(name: &str, expect: &Expect, pod: &PodObservation, t: &Templat
     out.extend(
         host_uid
             .as_ref()
-            .map(|m| host_uid::check(subject("host uid"), m, pod, t)),
+            .map(|m| host_uid::check(subject("host uid"), m, pod, t, host_view)),
     );
     out.extend(
         sysctls

@@ -308,6 +308,8 @@ mod tests {
             kubernetes: None,
             openshift: None,
             feature_gates: Default::default(),
+            gate_sources: Default::default(),
+            host_view: true,
             nodes: vec![crate::facts::NodeFacts {
                 subuids: Some(m),
                 ..Default::default()

@@ -761,7 +761,12 @@ impl Target for CriTarget {
             }),
             kubernetes: None,
             openshift: None,
-            feature_gates: BTreeMap::new(),
+            feature_gates: BTreeMap::from([(crate::facts::USERNS_GATE.to_string(), true)]),
+            gate_sources: BTreeMap::from([(
+                crate::facts::USERNS_GATE.to_string(),
+                "the harness's own kubelet (per scenario: sendsNodeUsernsMode)".to_string(),
+            )]),
+            host_view: true,
             nodes: vec![NodeFacts {
                 name: std::fs::read_to_string("/proc/sys/kernel/hostname")
                     .ok()

@@ -25,9 +25,10 @@ use self::exec::PodExec;
 use self::identity::Identity;
 use crate::facts::{
     Facts, HandlerFeatures, NodeFacts, OpenShiftFacts, RuntimeFacts, RuntimeName, TargetKind,
+    USERNS_GATE,
 };
 use crate::observation::{Admission, ExecResult, HostView, Observation, Outcome, PodObservation};
-use crate::parse::uid_range;
+use crate::parse::{feature_metrics, uid_range};
 use crate::plan::ExecPlan;
 use crate::scenario::{Account, Scenario};
 use crate::targets::lifecycle::{self, PodPlatform};
@@ -187,6 +188,8 @@ pub fn facts_of(
         kubernetes,
         openshift,
         feature_gates: BTreeMap::new(),
+        gate_sources: BTreeMap::new(),
+        host_view: false,
         nodes: nodes
             .iter()
             .map(|n| NodeFacts {
@@ -824,6 +827,107 @@ impl PodPlatform for KubeTarget {
     }
 }
 
+impl KubeTarget {
+    /// The user-namespace gates as this cluster has them, not as its version
+    /// suggests (MicroShift 4.19 can run with the gate on): the kubelet's
+    /// `kubernetes_feature_enabled` through the API server's node proxy; else
+    /// whether the API server keeps `hostUsers: false` in a server-side dry
+    /// run (it drops the field while its gate is off; on single-process
+    /// distributions such as MicroShift the kubelet shares that gate, and the
+    /// API server's own metric keeps the value it had at start); else the API
+    /// server's metric. None of them: the version's defaults stay, and
+    /// `unreadable` says why.
+    async fn read_gates(&self, node: Option<&str>, facts: &mut Facts, missing: &mut Vec<String>) {
+        let mut failed: Vec<String> = Vec::new();
+        let mut found: Option<(BTreeMap<String, bool>, String)> = None;
+        if let Some(n) = node {
+            let source = format!("the kubelet's metrics (node proxy, node {n})");
+            match self
+                .gates_from_metrics(&format!("/api/v1/nodes/{n}/proxy/metrics"))
+                .await
+            {
+                Ok(g) => found = Some((g, source)),
+                Err(why) => failed.push(format!("{source}: {why}")),
+            }
+        }
+        if found.is_none() {
+            let source = "a server-side dry run of a hostUsers: false pod".to_string();
+            match self.host_users_kept().await {
+                Ok(kept) => {
+                    found = Some((BTreeMap::from([(USERNS_GATE.to_string(), kept)]), source))
+                }
+                Err(e) => failed.push(unreadable(&source, &e)),
+            }
+        }
+        if found.is_none() {
+            let source = "the API server's metrics".to_string();
+            match self.gates_from_metrics("/metrics").await {
+                Ok(g) => found = Some((g, source)),
+                Err(why) => failed.push(format!("{source}: {why}")),
+            }
+        }
+        let Some((gates, source)) = found else {
+            missing.push(format!(
+                "feature gates (the Kubernetes version's defaults are used): {}",
+                failed.join("; ")
+            ));
+            return;
+        };
+        let source = if failed.is_empty() {
+            source
+        } else {
+            format!("{source}; not {}", failed.join("; not "))
+        };
+        if let Some(on) = gates.get(USERNS_GATE) {
+            facts.sends_node_userns_mode = Some(*on);
+        }
+        for (gate, on) in gates {
+            facts.gate_sources.insert(gate.clone(), source.clone());
+            facts.feature_gates.insert(gate, on);
+        }
+    }
+
+    /// The `UserNamespaces*` gates a component's metrics report.
+    async fn gates_from_metrics(&self, path: &str) -> Result<BTreeMap<String, bool>, String> {
+        let text = self.get_text(path).await.map_err(|e| match api_error(&e) {
+            Some((code, message)) => format!("{message} ({code})"),
+            None => e.to_string(),
+        })?;
+        let gates: BTreeMap<String, bool> = feature_metrics::feature_gates(&text)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("UserNamespaces"))
+            .collect();
+        if gates.is_empty() {
+            return Err("no UserNamespaces* gate in kubernetes_feature_enabled".into());
+        }
+        Ok(gates)
+    }
+
+    /// Whether the API server keeps `hostUsers: false` on a pod (dry run in
+    /// `default`: nothing is stored).
+    async fn host_users_kept(&self) -> Result<bool, kube::Error> {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"generateName": "userns-e2e-gate-probe-"},
+            "spec": {"hostUsers": false, "containers": [{"name": "c", "image": "gate-probe"}]}
+        }))
+        .map_err(kube::Error::SerdeError)?;
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), "default");
+        let pp = PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        };
+        let created = pods.create(&pp, &pod).await?;
+        Ok(created.spec.and_then(|s| s.host_users) == Some(false))
+    }
+
+    async fn get_text(&self, path: &str) -> Result<String, kube::Error> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(kube::Error::HttpError)?;
+        self.client.request_text(req).await
+    }
+}
+
 /// A fact that could not be read, named with the server's answer.
 fn unreadable(what: &str, e: &kube::Error) -> String {
     match api_error(e) {
@@ -900,6 +1004,10 @@ impl Target for KubeTarget {
                 Err(e) => missing.push(unreadable("SecurityContextConstraints", &e)),
             }
         }
+        let first_node = nodes.first().and_then(|n| n.metadata.name.clone());
+        self.read_gates(first_node.as_deref(), &mut facts, &mut missing)
+            .await;
+        facts.host_view = self.options.node_evidence;
         if self.options.node_evidence {
             self.node_readout(&mut facts, &mut missing).await;
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::version::Version;
 
-use super::NodeError;
+use super::{bundle, NodeError};
 
 /// Where node folders live by default; CRI-O ones are `node-crio-<version>`
 /// beside containerd's `node`, so versions and runtimes can coexist.
@@ -47,12 +47,7 @@ impl CrioVariant {
                 std::fs::canonicalize(f)
                     .ok()
                     .filter(|p| p.is_file())
-                    .ok_or_else(|| {
-                        NodeError::Crio(format!(
-                            "--crio-conf {} is not a readable file",
-                            f.display()
-                        ))
-                    })
+                    .ok_or_else(|| unreadable_conf(f))
             })
             .collect::<Result<_, _>>()?;
         Ok(CrioVariant {
@@ -77,14 +72,119 @@ impl CrioVariant {
     }
 }
 
+/// A `--crio-conf` that cannot be read.
+pub fn unreadable_conf(f: &Path) -> NodeError {
+    NodeError::Crio(format!(
+        "--crio-conf {} is not a readable file",
+        f.display()
+    ))
+}
+
+/// What `--crio` names: a crio binary or an unpacked CRI-O folder, or a
+/// CRI-O release version (`1.36.3`, `v1.36.3`: its upstream bundle).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrioSource {
+    Path(PathBuf),
+    Release(Version),
+}
+
+/// A CRI-O with its path on this machine and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedCrio {
+    pub path: PathBuf,
+    /// One line for `node status`: the path given, or the bundle's URL and sum.
+    pub origin: String,
+}
+
+impl CrioSource {
+    /// clap's parser for `--crio`: `X.Y.Z` or `vX.Y.Z` exactly is a release
+    /// (unless a file of that name exists here), anything else a path.
+    pub fn from_arg(text: &str) -> Result<CrioSource, std::convert::Infallible> {
+        Ok(match release_version(text) {
+            Some(v) if !Path::new(text).exists() => CrioSource::Release(v),
+            _ => CrioSource::Path(PathBuf::from(text)),
+        })
+    }
+
+    /// Checks what can be checked without touching the system: a release is
+    /// new enough, a path exists (`exists` says; `None`: cannot tell).
+    pub fn check(&self, exists: impl Fn(&Path) -> Option<bool>) -> Result<(), NodeError> {
+        match self {
+            CrioSource::Release(v) => check_min(v),
+            CrioSource::Path(p) if exists(p) == Some(false) => Err(missing(p)),
+            CrioSource::Path(_) => Ok(()),
+        }
+    }
+
+    /// The CRI-O on this machine: the path itself, or the release bundle,
+    /// downloaded into the cache when it is not there yet.
+    pub fn resolve(&self) -> Result<ResolvedCrio, NodeError> {
+        match self {
+            CrioSource::Path(p) => Ok(ResolvedCrio {
+                path: p.clone(),
+                origin: format!(
+                    "--crio {}",
+                    std::path::absolute(p)
+                        .unwrap_or_else(|_| p.clone())
+                        .display()
+                ),
+            }),
+            CrioSource::Release(v) => {
+                check_min(v)?;
+                let b = bundle::fetch(v, &bundle::mirror(), &bundle::cache_root())?;
+                Ok(ResolvedCrio {
+                    path: b.dir.clone(),
+                    origin: b.describe(),
+                })
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for CrioSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CrioSource::Path(p) => write!(f, "{}", p.display()),
+            CrioSource::Release(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// `1.36.3` or `v1.36.3`: three numbers, nothing else.
+pub fn release_version(text: &str) -> Option<Version> {
+    let t = text.strip_prefix('v').unwrap_or(text);
+    let parts: Vec<&str> = t.split('.').collect();
+    (parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())))
+    .then(|| Version::parse(t))
+    .flatten()
+}
+
+fn check_min(v: &Version) -> Result<(), NodeError> {
+    let min = Version::parse(MIN_VERSION).unwrap_or_else(|| v.clone());
+    if *v < min {
+        return Err(NodeError::Crio(format!(
+            "CRI-O {v} is older than {MIN_VERSION}, the first with user-namespace options in the CRI; point --crio at a newer crio"
+        )));
+    }
+    Ok(())
+}
+
+fn missing(given: &Path) -> NodeError {
+    NodeError::Crio(format!(
+        "--crio {} does not exist: give a crio binary, an unpacked CRI-O release folder, \
+         or a CRI-O release version with its patch number (e.g. 1.36.3)",
+        given.display()
+    ))
+}
+
 /// The `crio` binary inside what `--crio` names: the binary itself, an
 /// unpacked build (`bin/crio`), or an upstream bundle (`cri-o/bin/crio`).
 pub fn binary(given: &Path) -> Result<PathBuf, NodeError> {
     if !given.exists() {
-        return Err(NodeError::Crio(format!(
-            "--crio {} does not exist: give a crio binary or an unpacked CRI-O release folder",
-            given.display()
-        )));
+        return Err(missing(given));
     }
     if !given.is_dir() {
         return Ok(given.to_path_buf());
@@ -135,12 +235,7 @@ pub fn version(given: &Path) -> Result<Version, NodeError> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     })?;
-    let min = Version::parse(MIN_VERSION).unwrap_or_else(|| v.clone());
-    if v < min {
-        return Err(NodeError::Crio(format!(
-            "CRI-O {v} is older than {MIN_VERSION}, the first with user-namespace options in the CRI; point --crio at a newer crio"
-        )));
-    }
+    check_min(&v)?;
     Ok(v)
 }
 
@@ -166,6 +261,28 @@ pub fn existing_dirs(root: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crio_is_a_release_version_or_a_path() {
+        let release = |t: &str| CrioSource::from_arg(t).unwrap();
+        let v = Version::parse("1.36.3").unwrap();
+        assert_eq!(release("1.36.3"), CrioSource::Release(v.clone()));
+        assert_eq!(release("v1.36.3"), CrioSource::Release(v));
+        for path in ["1.33", "/usr/bin/crio", "v1.36", "1.36.3-rc.1", "1.36.x"] {
+            assert_eq!(release(path), CrioSource::Path(path.into()), "{path}");
+        }
+        let old = release("1.24.9").check(|_| None).unwrap_err().to_string();
+        assert!(old.contains("older than 1.25"), "{old}");
+        let gone = release("1.33")
+            .check(|_| Some(false))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            gone.contains("--crio 1.33 does not exist") && gone.contains("1.36.3"),
+            "{gone}"
+        );
+        assert!(release("1.33").check(|_| None).is_ok());
+    }
 
     #[test]
     fn versions_of_both_output_styles() {

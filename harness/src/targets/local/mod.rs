@@ -5,6 +5,7 @@
 //! The scripts are embedded in the binary so an installed `userns-e2e` works
 //! anywhere.
 
+pub mod bundle;
 pub mod crio;
 pub mod sharing;
 
@@ -42,6 +43,9 @@ pub enum NodeError {
     /// The `crio` given cannot be used (missing, not executable, too old).
     #[error("{0}")]
     Crio(String),
+    /// `--crio VERSION`: its release bundle could not be had.
+    #[error(transparent)]
+    Bundle(#[from] bundle::BundleError),
 }
 
 /// Which runtime the local node runs.
@@ -65,6 +69,8 @@ pub struct LocalOptions {
     pub runtime: LocalRuntime,
     /// The CRI-O to run (`--crio`): a binary or an unpacked release folder.
     pub crio: Option<PathBuf>,
+    /// Where that CRI-O came from (the path given, or a release bundle).
+    pub crio_origin: Option<String>,
     /// How the CRI-O node differs from the default one.
     pub variant: crio::CrioVariant,
 }
@@ -107,6 +113,10 @@ pub struct NodeStatus {
     /// subordinate ids, and the names of the drop-ins it was started with.
     pub subids: Option<String>,
     pub dropins: Option<String>,
+    /// Where the node's CRI-O came from, and where its conmon, OCI runtimes
+    /// and CNI plugins came from (the release bundle or Debian).
+    pub origin: Option<String>,
+    pub runtime_from: Option<String>,
 }
 
 pub struct Node {
@@ -114,6 +124,8 @@ pub struct Node {
     runtime: LocalRuntime,
     /// The CRI-O to provision from; without it, start reuses the folder's.
     crio: Option<PathBuf>,
+    /// Where `crio` came from, recorded by provisioning for `status`.
+    origin: Option<String>,
     variant: crio::CrioVariant,
 }
 
@@ -174,6 +186,7 @@ impl Node {
             dir: dir.to_path_buf(),
             runtime: LocalRuntime::Containerd,
             crio: None,
+            origin: None,
             variant: crio::CrioVariant::default(),
         }
     }
@@ -184,6 +197,7 @@ impl Node {
             dir: dir.to_path_buf(),
             runtime: LocalRuntime::CriO,
             crio: crio.map(Path::to_path_buf),
+            origin: None,
             variant: crio::CrioVariant::default(),
         }
     }
@@ -194,12 +208,19 @@ impl Node {
         self
     }
 
+    /// Records where the CRI-O came from (shown by `status`).
+    pub fn with_origin(mut self, origin: Option<String>) -> Node {
+        self.origin = origin;
+        self
+    }
+
     /// The node these options describe.
     pub fn from_options(options: &LocalOptions) -> Node {
         match options.runtime {
             LocalRuntime::Containerd => Node::new(&options.node_dir),
             LocalRuntime::CriO => Node::cri_o(&options.node_dir, options.crio.as_deref())
-                .with_variant(options.variant.clone()),
+                .with_variant(options.variant.clone())
+                .with_origin(options.crio_origin.clone()),
         }
     }
 
@@ -262,10 +283,13 @@ impl Node {
         // Provisioning takes minutes (package downloads, image build): its
         // log lines are shown as they come instead of silence.
         let echo = matches!(command, "provision" | "start") && !self.provisioned();
-        let env = match (self.runtime, command) {
+        let mut env = match (self.runtime, command) {
             (LocalRuntime::CriO, "start") => self.variant.resolved()?.env(),
             _ => Vec::new(),
         };
+        if let Some(origin) = &self.origin {
+            env.push(("CRIO_ORIGIN", origin.into()));
+        }
         let out = run_streaming(&args, &env, echo).map_err(|source| NodeError::Spawn {
             script: script.clone(),
             source,
@@ -364,6 +388,8 @@ impl Node {
             subids_added: get("subids_added"),
             subids: get("subids"),
             dropins: get("dropins"),
+            origin: get("origin"),
+            runtime_from: get("runtime_from"),
         })
     }
 }
