@@ -31,6 +31,7 @@ pub fn with_runs<T>(
     dir: &Path,
     f: impl FnOnce(Vec<u32>) -> Result<(Vec<u32>, T), NodeError>,
 ) -> Result<T, NodeError> {
+    let existed = dir.exists();
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let (lock_path, runs_path) = paths(dir);
     let lock: File = OpenOptions::new()
@@ -56,7 +57,17 @@ pub fn with_runs<T>(
         .filter_map(|p| p.parse().ok())
         .filter(|p| alive(*p))
         .collect();
-    let (runs, out) = f(runs)?;
+    let (runs, out) = match f(runs) {
+        Ok(done) => done,
+        Err(e) => {
+            // A folder made only for the lock (a start that failed before
+            // provisioning anything) is not left behind as a node folder.
+            if !existed && only_our_files(dir) {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return Err(e);
+        }
+    };
     let text: String = runs.iter().map(|p| format!("{p}\n")).collect();
     runs_file
         .set_len(0)
@@ -64,6 +75,14 @@ pub fn with_runs<T>(
         .and_then(|_| runs_file.write_all(text.as_bytes()))
         .map_err(io(&runs_path))?;
     Ok(out)
+}
+
+fn only_our_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .all(|e| matches!(e.file_name().to_str(), Some(".lock" | ".runs")))
+    })
 }
 
 fn alive(pid: u32) -> bool {
@@ -153,9 +172,14 @@ mod tests {
         );
     }
 
-    /// A start that fails registers nothing and releases the lock.
+    /// A start that fails registers nothing and releases the lock; a folder
+    /// made only for the lock is removed again.
     #[test]
     fn a_failed_start_registers_nothing() {
+        let parent = tempfile::tempdir().unwrap();
+        let fresh = parent.path().join("node");
+        let r: Result<(), _> = join(&fresh, || Err(NodeError::NoSocket("x".into())));
+        assert!(r.is_err() && !fresh.exists());
         let dir = tempfile::tempdir().unwrap();
         let r: Result<(), _> = join(dir.path(), || Err(NodeError::NoSocket("x".into())));
         assert!(r.is_err());
