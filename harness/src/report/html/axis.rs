@@ -63,6 +63,23 @@ fn anchor(tx: f64, text: &str) -> &'static str {
     }
 }
 
+/// A gridline down a panel of `height` and its tick label.
+fn tick(s: &mut String, tx: f64, text: &str, height: f64) {
+    let _ = write!(
+        s,
+        r#"<line class="grid" x1="{tx:.1}" x2="{tx:.1}" y1="18" y2="{height:.1}"/><text class="tick" x="{tx:.1}" y="13" text-anchor="{}">{text}</text>"#,
+        anchor(tx, text)
+    );
+}
+
+fn axis_line(s: &mut String) {
+    let _ = write!(
+        s,
+        r#"<line class="axis" x1="{LEFT}" x2="{:.1}" y1="20" y2="20"/>"#,
+        LEFT + WIDTH
+    );
+}
+
 pub fn svg(pods: &[PodRange], nodes: &[NodeRange], overlaps: &[Overlap]) -> String {
     let mut s = overview(pods, nodes, overlaps);
     if let Some(z) = zoom(pods, overlaps) {
@@ -84,18 +101,9 @@ fn overview(pods: &[PodRange], nodes: &[NodeRange], overlaps: &[Overlap]) -> Str
     for k in (0..=32).step_by(4) {
         let id: u64 = if k == 0 { 0 } else { 1u64 << k };
         let tx = if k == 0 { LEFT } else { x(id - 1) };
-        let text = id.to_string();
-        let _ = write!(
-            s,
-            r#"<line class="grid" x1="{tx:.1}" x2="{tx:.1}" y1="18" y2="{height:.1}"/><text class="tick" x="{tx:.1}" y="13" text-anchor="{}">{text}</text>"#,
-            anchor(tx, &text)
-        );
+        tick(&mut s, tx, &id.to_string(), height);
     }
-    let _ = write!(
-        s,
-        r#"<line class="axis" x1="{LEFT}" x2="{:.1}" y1="20" y2="20"/>"#,
-        LEFT + WIDTH
-    );
+    axis_line(&mut s);
     for (i, n) in nodes.iter().enumerate() {
         let (nx, nw) = span(n.start, n.start.saturating_add(n.count), 1.0);
         let sy = AXIS_H + ROW_H * i as f64;
@@ -223,20 +231,10 @@ fn zoom(pods: &[PodRange], overlaps: &[Overlap]) -> Option<String> {
     let step = nice_step(hi - lo, 6);
     let mut t = lo.div_ceil(step) * step;
     while t <= hi {
-        let tx = zx(t);
-        let text = t.to_string();
-        let _ = write!(
-            s,
-            r#"<line class="grid" x1="{tx:.1}" x2="{tx:.1}" y1="18" y2="{height:.1}"/><text class="tick" x="{tx:.1}" y="13" text-anchor="{}">{text}</text>"#,
-            anchor(tx, &text)
-        );
+        tick(&mut s, zx(t), &t.to_string(), height);
         t += step;
     }
-    let _ = write!(
-        s,
-        r#"<line class="axis" x1="{LEFT}" x2="{:.1}" y1="20" y2="20"/>"#,
-        LEFT + WIDTH
-    );
+    axis_line(&mut s);
     let clashing: std::collections::BTreeSet<usize> =
         overlaps.iter().flat_map(|o| [o.a, o.b]).collect();
     for (i, p) in pods.iter().enumerate() {
