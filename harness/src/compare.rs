@@ -374,6 +374,36 @@ pub fn differences(observations: &[Option<&Observation>]) -> Vec<Difference> {
         .collect()
 }
 
+/// The scenario's diagnoses (catalog ids, `none`) per run, when they differ
+/// between the runs that have the scenario: why it fails changed.
+fn diagnosis_change(
+    found: &[Option<&crate::report::results::ScenarioResult>],
+) -> Option<Difference> {
+    let values: Vec<String> = found
+        .iter()
+        .map(|f| match f {
+            None => "—".to_string(),
+            Some(s) if s.diagnoses.is_empty() => "none".to_string(),
+            Some(s) => s
+                .diagnoses
+                .iter()
+                .map(|d| d.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    let distinct: BTreeSet<&String> = found
+        .iter()
+        .zip(&values)
+        .filter(|(f, _)| f.is_some())
+        .map(|(_, v)| v)
+        .collect();
+    (distinct.len() > 1).then(|| Difference {
+        what: "diagnoses".into(),
+        values,
+    })
+}
+
 pub fn compare(runs: &[Run]) -> Comparison {
     let ids: BTreeSet<&String> = runs
         .iter()
@@ -396,7 +426,10 @@ pub fn compare(runs: &[Run]) -> Comparison {
                             .unwrap_or_else(|| "absent".into())
                     })
                     .collect(),
-                differences,
+                differences: differences
+                    .into_iter()
+                    .chain(diagnosis_change(&found))
+                    .collect(),
                 unchecked,
             }
         })

@@ -6,7 +6,7 @@ use crate::targets::TargetError;
 
 /// All scenarios passed or were skipped.
 pub const OK: i32 = 0;
-/// At least one scenario failed or errored.
+/// At least one scenario failed or errored (`doctor`: the target is not ready).
 pub const FAILED: i32 = 1;
 /// Bad input (scenario files, arguments) or usage.
 pub const BAD_INPUT: i32 = 2;
@@ -24,7 +24,8 @@ pub const INTERRUPTED: i32 = 130;
 pub enum Status {
     /// Everything passed (or was skipped, or there was nothing to judge).
     Ok,
-    /// A scenario failed or errored, or a comparison found a change.
+    /// A scenario failed or errored, a comparison found a change, or
+    /// `doctor` found the target not ready.
     Failed,
     /// Ctrl-C: what was running was stopped and removed, reports written.
     Interrupted,

@@ -10,6 +10,7 @@ pub mod citations;
 pub mod cli;
 pub mod cluster;
 pub mod compare;
+pub mod diagnose;
 pub mod exit;
 pub mod facts;
 pub mod judge;

@@ -31,6 +31,13 @@ pub struct Observation {
     /// the object and why), so `cleanup` can be pointed at them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leftovers: Vec<String>,
+    /// The kubelet mode the pods were created under: `true` when pods
+    /// without `hostUsers: false` were sent user-namespace mode NODE (the
+    /// kubelet's `UserNamespacesSupport` on), `false` when no mode was sent;
+    /// absent when unknown. Diagnoses read it (CRI-O ignores its annotation
+    /// under NODE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sends_node_userns_mode: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -62,6 +69,36 @@ pub struct PodObservation {
     /// on the target), to see where a scenario's time goes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub phases_ms: BTreeMap<String, u64>,
+    /// How the pod asked for a user namespace, as it was sent (for
+    /// diagnoses: a host map means something else for an annotated pod).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<UsernsAsk>,
+}
+
+/// The user-namespace request of a pod as created.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsernsAsk {
+    /// CRI-O's `userns-mode.crio.io` (else `io.kubernetes.cri-o.userns-mode`) annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns_annotation: Option<String>,
+    /// `spec.hostUsers` as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_users: Option<bool>,
+}
+
+impl UsernsAsk {
+    /// The request of a pod about to be created.
+    pub fn of(pod: &k8s_openapi::api::core::v1::Pod) -> UsernsAsk {
+        let annotations = pod.metadata.annotations.as_ref();
+        let annotation = ["userns-mode.crio.io", "io.kubernetes.cri-o.userns-mode"]
+            .iter()
+            .find_map(|k| annotations.and_then(|a| a.get(*k)).cloned());
+        UsernsAsk {
+            userns_annotation: annotation,
+            host_users: pod.spec.as_ref().and_then(|s| s.host_users),
+        }
+    }
 }
 
 /// The admission decision of the API server (kube), or `Admitted` for targets

@@ -58,17 +58,22 @@ impl Lines {
         }
     }
 
-    /// The line or character for one result, and the failure text to keep.
+    /// The line or character for one result, and the failure text to keep
+    /// (the diff, then why and what to change).
     fn render(&self, r: &ScenarioResult) -> (String, Option<String>) {
         let (word, terse, failure) = match &r.verdict {
             Verdict::Pass { .. } => ("ok".to_string(), '.', None),
             Verdict::Skip { reason } => (format!("skipped: {reason}"), 's', None),
-            Verdict::Fail { reason, diff, .. } => {
-                ("FAILED".to_string(), 'F', Some(format!("{reason}\n{diff}")))
-            }
-            Verdict::Error { reason } => {
-                ("FAILED".to_string(), 'F', Some(format!("error: {reason}")))
-            }
+            Verdict::Fail { reason, diff, .. } => (
+                "FAILED".to_string(),
+                'F',
+                Some(format!("{reason}\n{diff}\n{}", why(r))),
+            ),
+            Verdict::Error { reason } => (
+                "FAILED".to_string(),
+                'F',
+                Some(format!("error: {reason}\n{}", why(r))),
+            ),
         };
         let text = if self.quiet {
             terse.to_string()
@@ -159,6 +164,13 @@ fn print_out(text: &str) {
     let _ = out.flush();
 }
 
+/// The diagnoses under a failure: `why:`/`fix:` lines, or that none matches.
+fn why(r: &ScenarioResult) -> String {
+    crate::report::diagnoses::text(&r.diagnoses, true)
+        .trim_end()
+        .to_string()
+}
+
 /// One live line on stderr: done/total, elapsed, failures so far, the
 /// scenarios running now. Failures are printed above it as they happen.
 pub struct LiveLine {
@@ -238,7 +250,9 @@ impl Progress for LiveLine {
         };
         if let Some(line) = line {
             *self.failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-            self.bar.println(line);
+            // Why and what to change, under the failure.
+            let why: String = why(result).lines().map(|l| format!("\n    {l}")).collect();
+            self.bar.println(format!("{line}{why}"));
         }
         self.bar.inc(1);
         self.redraw();
@@ -271,6 +285,7 @@ mod tests {
             observation: None,
             duration_ms: 0,
             start_ms: None,
+            diagnoses: Vec::new(),
         }
     }
 
@@ -302,7 +317,9 @@ mod tests {
         assert_eq!(text, "test a/c ... FAILED\n");
         assert_eq!(
             failure.as_deref(),
-            Some("uid_map differs\n- 0 1 2\n+ 0 3 4")
+            Some(
+                "uid_map differs\n- 0 1 2\n+ 0 3 4\nwhy: no diagnosis in the catalog matches this failure (see the diff and evidence above)"
+            )
         );
         assert_eq!(Lines::new(true).render(&skip).0, "s");
         let state = LinesState {

@@ -135,6 +135,7 @@ impl Suite {
                     let start_ms = started.elapsed().as_millis() as u64;
                     let mut result = suite.run_one(&scenario);
                     result.start_ms = Some(start_ms);
+                    result.diagnoses = diagnose_result(&suite.facts, &result);
                     progress.finished(&result);
                     let outcome = match &result.verdict {
                         Verdict::Pass { .. } => Ok(Completion::Completed),
@@ -176,6 +177,36 @@ impl Suite {
             results,
         }
     }
+}
+
+/// Records the kubelet mode the scenario's pods were created under.
+fn with_kubelet_mode(
+    mut observation: crate::observation::Observation,
+    facts: &Facts,
+) -> crate::observation::Observation {
+    observation.sends_node_userns_mode = facts.sends_node_userns_mode;
+    observation
+}
+
+/// The shipped catalog's diagnoses of one result. Overlaps count between
+/// this scenario's pods only: they surely coexisted, while pods of two
+/// scenarios whose time windows intersect may not have (a window includes
+/// setup and removal), and a diagnosis must not guess.
+pub fn diagnose_result(facts: &Facts, result: &ScenarioResult) -> Vec<crate::diagnose::Diagnosis> {
+    let overlapping = crate::report::html::ranges::overlapping_pods(std::slice::from_ref(result));
+    let overlapping_pods = overlapping
+        .get(&result.id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    crate::diagnose::diagnose(
+        crate::diagnose::catalog::shipped(),
+        &crate::diagnose::Subject {
+            facts,
+            verdict: &result.verdict,
+            observation: result.observation.as_ref(),
+            overlapping_pods,
+        },
+    )
 }
 
 /// Scenarios take it shared, `serial: true` ones exclusively. A process-wide
@@ -257,7 +288,7 @@ impl Suite {
                         error: None,
                     }) => {
                         let verdict = judge::judge(spec, &facts, &self.templates, &observation);
-                        (verdict, Some(observation))
+                        (verdict, Some(with_kubelet_mode(observation, &facts)))
                     }
                     Ok(Executed {
                         observation,
@@ -268,7 +299,10 @@ impl Suite {
                             _ if interrupted => format!("{INTERRUPTED}: {}", e.chain()),
                             e => e.chain(),
                         };
-                        (Verdict::Error { reason }, Some(observation))
+                        (
+                            Verdict::Error { reason },
+                            Some(with_kubelet_mode(observation, &facts)),
+                        )
                     }
                     Err(_) => (
                         Verdict::Error {
@@ -292,6 +326,7 @@ impl Suite {
             observation,
             duration_ms: started.elapsed().as_millis() as u64,
             start_ms: None,
+            diagnoses: Vec::new(),
         }
     }
 }

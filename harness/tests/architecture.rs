@@ -44,6 +44,7 @@ fn folders_import_only_what_the_code_map_allows() {
     let rules: &[(&str, &[&str])] = &[
         ("targets", &["cli", "judge", "report"]),
         ("judge", &["cli", "targets"]),
+        ("diagnose", &["cli", "targets"]),
         ("scenario", &["cli", "targets", "judge", "report"]),
         ("parse", &["cli", "targets", "judge", "report", "scenario"]),
         ("plan", &["cli", "targets", "judge"]),

@@ -138,6 +138,59 @@ fn bad_results_files_exit_2_naming_the_file() {
     assert!(err.contains("/nonexistent/r.json"), "{err}");
 }
 
+/// A scenario whose diagnosis changes between runs: the same results file,
+/// once as recorded, once with `sysctl/userns-full-range-fails` failing and
+/// diagnosed by the shipped catalog (as `run` writes it).
+#[test]
+fn a_changed_diagnosis_is_a_difference() {
+    use userns_e2e::report::{json, results::SCHEMA_VERSION};
+    use userns_e2e::verdict::Verdict;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = json::read(&fixture("containerd-2.1.9.json")).unwrap();
+    run.schema_version = SCHEMA_VERSION;
+    let before = dir.path().join("before.json");
+    std::fs::write(&before, json::to_string(&run)).unwrap();
+    let facts = run.environment.clone();
+    let r = run
+        .results
+        .iter_mut()
+        .find(|r| r.id == "sysctl/userns-full-range-fails")
+        .unwrap();
+    r.verdict = Verdict::Fail {
+        reason: "expected running".into(),
+        diff: "- running".into(),
+        checks: vec![],
+    };
+    r.diagnoses = userns_e2e::runner::diagnose_result(&facts, r);
+    let after = dir.path().join("after.json");
+    std::fs::write(&after, json::to_string(&run)).unwrap();
+    let out = dir.path().join("c.json");
+    let (code, md, err) = compare(&[
+        before.to_str().unwrap(),
+        after.to_str().unwrap(),
+        "--json",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    let row = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "sysctl/userns-full-range-fails")
+        .unwrap();
+    assert_eq!(
+        row["differences"],
+        serde_json::json!([{"what": "diagnoses", "values": ["none", "ping-group-range-not-mapped"]}])
+    );
+    let line = md
+        .lines()
+        .find(|l| l.contains("diagnoses"))
+        .unwrap_or_else(|| panic!("{md}"));
+    insta::assert_snapshot!("compare_md_diagnosis_change", line);
+}
+
 /// The fixture run with `edit` applied to the observation of scenario `id`,
 /// written to `dir/name`: a second run that differs only where `edit` says.
 /// A change to one pod's observation in a results file.

@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use http::{Method, Request, Response};
 use kube::client::{Body, ClientBuilder};
 use serde_json::{json, Value};
-use userns_e2e::observation::{Admission, Event, ExecResult, Outcome, PodObservation, Probe};
+use userns_e2e::observation::{
+    Admission, Event, ExecResult, Outcome, PodObservation, Probe, UsernsAsk,
+};
 use userns_e2e::parse::idmap;
 use userns_e2e::plan::{ExecPlan, KubeletUserns, ProbePlan};
 use userns_e2e::scenario::{load, Scenario};
@@ -460,6 +462,10 @@ async fn admitted_pod_runs_and_exec_reads_the_maps() {
             logs: None,
             duration_ms: o.pods[0].duration_ms,
             phases_ms: o.pods[0].phases_ms.clone(),
+            asked: Some(UsernsAsk {
+                userns_annotation: None,
+                host_users: Some(false),
+            }),
         }]
     );
     assert_eq!(facts.runtime.as_ref().unwrap().reported_version, "1.33.2");

@@ -32,6 +32,7 @@ fn result(id: &str, verdict: Verdict, observation: Option<Observation>) -> Scena
         observation,
         duration_ms: 420,
         start_ms: None,
+        diagnoses: Vec::new(),
     }
 }
 
@@ -119,7 +120,7 @@ pub fn sample() -> RunResults {
             recursive_read_only_mounts: true,
         },
     );
-    RunResults {
+    let mut run = RunResults {
         schema_version: SCHEMA_VERSION,
         tool: "userns-e2e 0.1.0".into(),
         started_at: "2026-11-22T15:00:00Z".into(),
@@ -155,7 +156,13 @@ pub fn sample() -> RunResults {
         },
         summary: Summary::of(&results),
         results,
+    };
+    // Diagnosed by the shipped catalog, as `run` does.
+    let facts = run.environment.clone();
+    for r in &mut run.results {
+        r.diagnoses = userns_e2e::runner::diagnose_result(&facts, r);
     }
+    run
 }
 
 #[test]
@@ -169,7 +176,7 @@ fn json_snapshot_and_round_trip() {
     assert_eq!(json::read(&p).unwrap(), r);
     std::fs::write(
         &p,
-        text.replace("\"schemaVersion\": 1", "\"schemaVersion\": 99"),
+        text.replace("\"schemaVersion\": 2", "\"schemaVersion\": 99"),
     )
     .unwrap();
     assert!(json::read(&p)
@@ -235,16 +242,55 @@ fn sample_with_overlap() -> RunResults {
     twin.name = "twin <b>".into();
     twin.inside.uid_map = Some(idmap::parse("0 131072 65536\n65536 1000650000 1").unwrap());
     o.pods.push(twin);
+    let facts = r.environment.clone();
+    r.results[0].diagnoses = userns_e2e::runner::diagnose_result(&facts, &r.results[0]);
     r
+}
+
+/// A passing scenario whose pods share host ids: a warning in Markdown's
+/// "Warnings" section and in JUnit's system-out, not a failure.
+#[test]
+fn warnings_of_a_passing_scenario_are_reported() {
+    let r = sample_with_overlap();
+    assert_eq!(r.results[0].verdict.status(), "pass");
+    let md = markdown::render(&r);
+    let warnings = md
+        .split("### Warnings (passing pods that are unsafe)")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        warnings.contains("**Warning** (`overlapping-host-ranges`)"),
+        "{md}"
+    );
+    let xml = junit::render(&r).unwrap();
+    let case = xml
+        .split("<testcase name=\"host-users/aligned-range\"")
+        .nth(1)
+        .unwrap()
+        .split("</testcase>")
+        .next()
+        .unwrap();
+    assert!(
+        case.contains("warning: [overlapping-host-ranges]"),
+        "{case}"
+    );
+    assert!(!case.contains("<failure"), "{case}");
 }
 
 #[test]
 fn html_run_page_snapshot() {
     let page = html::run_page(&sample_with_overlap());
     // Nothing from outside the page (the SVG namespace URI is a name, not a fetch).
-    for outside in ["https://", " src=", " href=", "url(", "@import"] {
+    for outside in ["https://", " src=", "url(", "@import"] {
         assert!(!page.contains(outside), "{outside}");
     }
+    // Links stay in the page: a diagnosis id opens its catalog entry below.
+    assert!(page.split(" href=\"").skip(1).all(|l| l.starts_with('#')));
+    for id in ["ping-group-range-not-mapped", "overlapping-host-ranges"] {
+        assert!(page.contains(&format!("href=\"#diagnosis-{id}\"")), "{id}");
+        assert!(page.contains(&format!("id=\"diagnosis-{id}\"")), "{id}");
+    }
+    assert!(page.contains("no diagnosis in the catalog matches this failure"));
     assert!(page.contains("twin &lt;b&gt;") && !page.contains("twin <b>"));
     insta::assert_snapshot!("html_run_page", page);
 }
@@ -272,4 +318,22 @@ fn html_compare_page_snapshot() {
     let page = html::compare_page(&compare(&runs));
     assert!(page.contains("&lt;new&gt;"));
     insta::assert_snapshot!("html_compare_page", page);
+}
+
+/// What the terminal prints under a failure (libtest's failure text and the
+/// live progress line): why, the fix per platform, the cites; and the plain
+/// line when nothing matches.
+#[test]
+fn terminal_why_and_fix_lines() {
+    use userns_e2e::report::diagnoses::text;
+    let r = sample();
+    let diagnosed = text(&r.results[1].diagnoses, true);
+    assert!(diagnosed.starts_with("why: [ping-group-range-not-mapped]"));
+    insta::assert_snapshot!("terminal_why", diagnosed);
+    assert_eq!(
+        text(&r.results[4].diagnoses, true),
+        "why: no diagnosis in the catalog matches this failure (see the diff and evidence above)\n"
+    );
+    // A pass without warnings prints nothing.
+    assert_eq!(text(&r.results[0].diagnoses, false), "");
 }

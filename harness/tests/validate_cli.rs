@@ -234,6 +234,79 @@ fn the_local_node_without_root_exits_3_saying_so() {
     }
 }
 
+#[test]
+fn the_committed_diagnosis_schema_is_current() {
+    let committed =
+        std::fs::read_to_string(repo().join("diagnoses/diagnosis.schema.json")).unwrap();
+    assert_eq!(
+        committed,
+        userns_e2e::diagnose::catalog::schema_text(),
+        "run `userns-e2e schema --diagnoses --write diagnoses/diagnosis.schema.json`"
+    );
+}
+
+/// `validate` checks the catalog (a folder holding diagnosis.schema.json),
+/// alone or beside scenarios, and names file:line:column of a bad entry.
+#[test]
+fn validate_checks_the_diagnosis_catalog() {
+    let diagnoses = repo().join("diagnoses");
+    let (code, out, err) = validate(&[&diagnoses, &repo().join("scenarios")]);
+    assert_eq!(code, 0, "{err}");
+    let entries = std::fs::read_dir(&diagnoses)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        .count();
+    assert!(
+        out.contains(&format!("ok: {entries} diagnosis entries")),
+        "{out}"
+    );
+    assert!(out.contains("scenario files"), "{out}");
+    for e in std::fs::read_dir(&diagnoses).unwrap().flatten() {
+        if e.path().extension().is_some_and(|x| x == "yaml") {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            assert!(
+                text.starts_with("# yaml-language-server: $schema=diagnosis.schema.json"),
+                "{}",
+                e.path().display()
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        diagnoses.join("diagnosis.schema.json"),
+        dir.path().join("diagnosis.schema.json"),
+    )
+    .unwrap();
+    let bad = dir.path().join("uncited.yaml");
+    std::fs::write(
+        &bad,
+        "id: uncited\ntitle: t\nseverity: cause\nmatch:\n  - pod: {outcome: {message: \"x\"}}\ncause: c.\nfix: {node: n}\ncites: []\n",
+    )
+    .unwrap();
+    let (code, _, err) = validate(&[&bad]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("uncited.yaml:8:1: at cites: every entry cites upstream"),
+        "{err}"
+    );
+}
+
+/// `doctor` against a target that cannot be reached is an unusable target (3).
+#[test]
+fn doctor_on_an_unreachable_target_exits_3() {
+    let (code, _, stderr) = cli::run([
+        "doctor",
+        "--target",
+        "cri",
+        "--socket",
+        "unix:///nonexistent.sock",
+        "--json",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("/nonexistent.sock"), "{stderr}");
+}
+
 /// Issue 22: a mistyped path runs nothing and must not pass. It fails with
 /// exit 4 and the reason before the target is touched (a socket that does
 /// not exist would be exit 3); `--no-tests` opts out.

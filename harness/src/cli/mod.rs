@@ -1,4 +1,4 @@
-//! The command line: `run | list | validate | schema | compare | cleanup | node | cluster`.
+//! The command line: `run | list | validate | schema | compare | doctor | cleanup | node | cluster`.
 
 use std::path::PathBuf;
 
@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 pub mod cleanup;
 pub mod cluster;
 pub mod compare;
+pub mod doctor;
 pub mod node;
 pub mod preflight;
 pub mod run;
@@ -32,12 +33,14 @@ pub enum Command {
     Run(Box<run::RunArgs>),
     /// List scenarios with their requirements.
     List(validate::ListArgs),
-    /// Check scenario files without running them.
+    /// Check scenario files, or diagnosis catalog entries (diagnoses/), without running anything.
     Validate(validate::ValidateArgs),
-    /// Print the JSON Schema of the scenario format.
+    /// Print the JSON Schema of the scenario format (or of results, or of diagnosis entries).
     Schema(validate::SchemaArgs),
     /// Compare results files from several runs.
     Compare(compare::CompareArgs),
+    /// Is the target ready for user-namespaced pods? Facts, probe pods, a readiness table.
+    Doctor(doctor::DoctorArgs),
     /// Remove everything earlier runs left behind on a target (by label).
     Cleanup(cleanup::CleanupArgs),
     /// Manage the harness's own local containerd node.
@@ -108,12 +111,22 @@ pub fn main() -> i32 {
     if let Err(e) = preflight::check(&cli, &preflight::Host::this_process()) {
         return crate::exit::finish(Err(e));
     }
+    if matches!(cli.command, Command::Run(_) | Command::Doctor(_)) {
+        // A build whose embedded catalog does not load would diagnose
+        // nothing and say "no match"; say why instead (the tests prevent it).
+        if let Err(errors) = crate::diagnose::catalog::embedded() {
+            for e in errors {
+                eprintln!("warning: built-in diagnosis catalog: {e}");
+            }
+        }
+    }
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
         Command::List(a) => validate::list(a),
         Command::Validate(a) => validate::validate(a),
         Command::Schema(a) => validate::schema(a),
         Command::Compare(a) => compare::compare(a),
+        Command::Doctor(a) => doctor::doctor(a),
         Command::Cleanup(a) => cleanup::cleanup(a),
         Command::Node(a) => node::node(a),
         Command::Cluster(a) => cluster::cluster(a),

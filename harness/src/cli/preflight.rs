@@ -53,6 +53,7 @@ pub fn check(cli: &Cli, host: &Host) -> Result<(), CliError> {
             a.target.preflight(host, a.list)
         }
         Command::Cleanup(a) => a.target.preflight(host, false),
+        Command::Doctor(a) => a.target.preflight(host, false),
         Command::Node(a) => super::node::preflight(a, host),
         Command::Cluster(a) => super::cluster::preflight(a),
         Command::List(_) | Command::Validate(_) | Command::Schema(_) | Command::Compare(_) => {

@@ -197,15 +197,7 @@ fn run_on_target(
     // Ctrl-C: no new scenario starts, what this run made is removed, the
     // scenarios in flight end with an error; the reports are still written
     // below and the exit code is 130.
-    let on_interrupt = rt.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            interrupted.store(true, Ordering::SeqCst);
-            eprintln!("interrupted: removing what this run created …");
-            for line in target.cancel_run(&run_id).await {
-                eprintln!("  {line}");
-            }
-        }
-    });
+    let on_interrupt = on_ctrl_c(rt, target, run_id, interrupted);
     let mut results = suite.run_with_progress(scenarios, selection, progress);
     results.label = args.label.clone();
     on_interrupt.abort();
@@ -225,6 +217,25 @@ fn run_on_target(
         Status::Failed
     } else {
         Status::Ok
+    })
+}
+
+/// On Ctrl-C: no new scenario starts (`interrupted`), and what the run made
+/// is removed; abort the handle when the run ends by itself.
+pub fn on_ctrl_c(
+    rt: &tokio::runtime::Runtime,
+    target: Arc<dyn crate::targets::Target>,
+    run_id: String,
+    interrupted: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupted.store(true, Ordering::SeqCst);
+            eprintln!("interrupted: removing what this run created …");
+            for line in target.cancel_run(&run_id).await {
+                eprintln!("  {line}");
+            }
+        }
     })
 }
 

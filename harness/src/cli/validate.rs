@@ -23,8 +23,11 @@ pub struct ListArgs {
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
     /// The schema of results files (`run --json`) instead of scenario files.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "diagnoses")]
     pub results: bool,
+    /// The schema of diagnosis catalog entries (`diagnoses/*.yaml`).
+    #[arg(long)]
+    pub diagnoses: bool,
     /// Write the schema to this file instead of stdout.
     #[arg(long)]
     pub write: Option<PathBuf>,
@@ -45,14 +48,46 @@ fn load_or_report(paths: Vec<PathBuf>) -> Result<Vec<Scenario>, CliError> {
 }
 
 pub fn validate(args: ValidateArgs) -> Result<Status, CliError> {
-    let scenarios = load_or_report(args.paths)?;
-    for s in &scenarios {
-        for w in load::lint(s) {
-            eprintln!("warning: {w}");
+    // Diagnosis catalogs (a folder holding `diagnosis.schema.json`, or a
+    // file in one) are checked as catalog entries, everything else as scenarios.
+    let paths = crate::cli::default_paths(args.paths);
+    let (catalogs, suites): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .into_iter()
+        .partition(|p| crate::diagnose::catalog::is_catalog_path(p));
+    let mut failed = 0;
+    if !catalogs.is_empty() {
+        match crate::diagnose::catalog::load_paths(&catalogs) {
+            Ok(entries) => println!("ok: {} diagnosis entries", entries.len()),
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                failed += errors.len();
+            }
         }
     }
-    let n = scenarios.len();
-    println!("ok: {n} scenario file{}", if n == 1 { "" } else { "s" });
+    if !suites.is_empty() {
+        match load::load_paths(&suites) {
+            Ok(scenarios) => {
+                for s in &scenarios {
+                    for w in load::lint(s) {
+                        eprintln!("warning: {w}");
+                    }
+                }
+                let n = scenarios.len();
+                println!("ok: {n} scenario file{}", if n == 1 { "" } else { "s" });
+            }
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                failed += errors.len();
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::Input(format!("{failed} error(s)")));
+    }
     Ok(Status::Ok)
 }
 
@@ -152,6 +187,8 @@ pub fn schema_text() -> String {
 pub fn schema(args: SchemaArgs) -> Result<Status, CliError> {
     let text = if args.results {
         crate::report::results::schema_text()
+    } else if args.diagnoses {
+        crate::diagnose::catalog::schema_text()
     } else {
         schema_text()
     };

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::results::{RunResults, SCHEMA_VERSION};
+use super::results::{RunResults, OLDEST_READABLE, SCHEMA_VERSION};
 
 pub fn to_string(results: &RunResults) -> String {
     serde_json::to_string_pretty(results).unwrap_or_default() + "\n"
@@ -21,10 +21,10 @@ pub fn read(path: &Path) -> Result<RunResults, String> {
         )
     })?;
     match value.get("schemaVersion").and_then(|v| v.as_u64()) {
-        Some(v) if v == SCHEMA_VERSION as u64 => {}
+        Some(v) if (OLDEST_READABLE as u64..=SCHEMA_VERSION as u64).contains(&v) => {}
         Some(v) => {
             return Err(format!(
-                "{}: results schemaVersion {v} is not supported (this tool reads {SCHEMA_VERSION})",
+                "{}: results schemaVersion {v} is not supported (this tool reads {OLDEST_READABLE} to {SCHEMA_VERSION})",
                 path.display()
             ))
         }

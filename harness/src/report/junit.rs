@@ -65,14 +65,20 @@ pub fn render(results: &RunResults) -> Result<String, super::ReportError> {
             Verdict::Pass { .. } => TestCaseStatus::success(),
             Verdict::Fail { reason, diff, .. } => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                // The diff first, then why and what to change.
                 s.set_message(reason.as_str())
                     .set_type("expectation")
-                    .set_description(diff.as_str());
+                    .set_description(format!(
+                        "{diff}\n\n{}",
+                        super::diagnoses::text(&r.diagnoses, true)
+                    ));
                 s
             }
             Verdict::Error { reason } => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_message(reason.as_str()).set_type("target");
+                s.set_message(reason.as_str())
+                    .set_type("target")
+                    .set_description(super::diagnoses::text(&r.diagnoses, true));
                 s
             }
             Verdict::Skip { reason } => {
@@ -101,6 +107,12 @@ pub fn render(results: &RunResults) -> Result<String, super::ReportError> {
         if let Some(o) = &r.observation {
             out.push('\n');
             out.push_str(&super::evidence::render(o));
+        }
+        // A passing pod that is unsafe: its warnings beside the evidence
+        // (a failure has them in its failure text).
+        if !r.verdict.is_failure() && !r.diagnoses.is_empty() {
+            out.push('\n');
+            out.push_str(&super::diagnoses::text(&r.diagnoses, false));
         }
         case.set_system_out(out);
         // Objects the scenario could not remove, so `cleanup` can be aimed at them.

@@ -15,6 +15,35 @@ fn icon(v: &Verdict) -> &'static str {
     }
 }
 
+/// The diagnoses under a failure: why, the fix per platform, the cites; or
+/// that nothing in the catalog matches.
+fn diagnoses_md(diagnoses: &[crate::diagnose::Diagnosis], failed: bool) -> String {
+    use crate::diagnose::Severity;
+    use crate::report::diagnoses::one_line;
+    let mut s = String::new();
+    if failed && !diagnoses.iter().any(|d| d.severity == Severity::Cause) {
+        let _ = writeln!(s, "_No diagnosis in the catalog matches this failure._\n");
+    }
+    for d in diagnoses {
+        let label = match d.severity {
+            Severity::Cause => "Why",
+            Severity::Warning => "Warning",
+        };
+        let _ = writeln!(
+            s,
+            "**{label}** (`{}`): {}\n\n> {}\n",
+            d.id,
+            d.title,
+            one_line(&d.cause)
+        );
+        for (platform, fix) in d.fix.platforms() {
+            let _ = writeln!(s, "- fix ({platform}): {}", one_line(fix));
+        }
+        let _ = writeln!(s, "- see: {}\n", d.cites.join("; "));
+    }
+    s
+}
+
 pub fn render(results: &RunResults) -> String {
     let env = &results.environment;
     let s = &results.summary;
@@ -94,6 +123,19 @@ pub fn render(results: &RunResults) -> String {
                 }
                 _ => {}
             }
+            out.push_str(&diagnoses_md(&r.diagnoses, true));
+        }
+    }
+    let warned: Vec<_> = results
+        .results
+        .iter()
+        .filter(|r| !r.verdict.is_failure() && !r.diagnoses.is_empty())
+        .collect();
+    if !warned.is_empty() {
+        let _ = writeln!(out, "\n### Warnings (passing pods that are unsafe)\n");
+        for r in warned {
+            let _ = writeln!(out, "#### `{}`\n", r.id);
+            out.push_str(&diagnoses_md(&r.diagnoses, false));
         }
     }
     let _ = writeln!(out, "\n<details><summary>All scenarios</summary>\n\n| | scenario | detail |\n| --- | --- | --- |");

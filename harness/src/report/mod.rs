@@ -1,5 +1,6 @@
 //! Results and reports: JSON (the machine-readable truth), JUnit, Markdown, HTML.
 
+pub mod diagnoses;
 pub mod evidence;
 pub mod html;
 pub mod json;

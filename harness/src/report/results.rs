@@ -7,7 +7,10 @@ use crate::observation::Observation;
 use crate::verdict::Verdict;
 
 /// Bumped on any incompatible change of this format.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest version this tool still reads (v1 lacks `diagnoses`, read as none).
+pub const OLDEST_READABLE: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -48,6 +51,11 @@ pub struct ScenarioResult {
     /// report's overlap check). Absent in results written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_ms: Option<u64>,
+    /// Why it failed and what to change: the catalog entries that match
+    /// (causes on a failure, warnings on any pod that ran); `[]` when none
+    /// does — the catalog never guesses. Added in schema version 2.
+    #[serde(default)]
+    pub diagnoses: Vec<crate::diagnose::Diagnosis>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

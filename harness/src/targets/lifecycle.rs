@@ -204,6 +204,7 @@ async fn run_pods<P: PodPlatform>(
         // seen so far, such as the sandbox id.
         observation.pods.push(PodObservation {
             name,
+            asked: Some(crate::observation::UsernsAsk::of(&pod)),
             ..PodObservation::default()
         });
         let Observation { pods, notes, .. } = &mut *observation;

@@ -4,13 +4,15 @@
 //! the harness's CRI-O node through the CLI, run the whole suite through the
 //! CLI serially and with the default threads, stop the node and check nothing
 //! of it is left. Then `compare` the versions: the differences it reports must
-//! be exactly those the scenarios' `cases:` predict.
+//! be exactly those the scenarios' `cases:` predict. Last, on the newest
+//! build, diagnoses and `doctor` end to end (`diagnoses.rs`).
 //!
 //! Missing shared folder: skipped with a message, a failure with `CI=true`.
 //! Needs root (it runs crio and makes user namespaces).
 
 #[path = "../support/absent.rs"]
 mod absent;
+mod diagnoses;
 #[path = "../support/leftovers.rs"]
 mod leftovers;
 #[path = "../support/predicted.rs"]
@@ -63,7 +65,8 @@ fn main() -> ExitCode {
     let subids =
         || ["/etc/subuid", "/etc/subgid"].map(|f| std::fs::read_to_string(f).unwrap_or_default());
     let before = subids();
-    let trials = versions::trials(&ctx, builds.clone());
+    let mut trials = versions::trials(&ctx, builds.clone());
+    trials.extend(diagnoses::trials(&ctx, &builds));
     let args = libtest_mimic::Arguments {
         test_threads: Some(1),
         ..args

@@ -54,11 +54,11 @@ pub fn builds(shared: &Path) -> Vec<Build> {
 }
 
 impl Ctx {
-    fn dir(&self, b: &Build) -> PathBuf {
+    pub fn dir(&self, b: &Build) -> PathBuf {
         self.base.join(&b.tag)
     }
 
-    fn node_dir(&self, b: &Build) -> PathBuf {
+    pub fn node_dir(&self, b: &Build) -> PathBuf {
         self.dir(b).join("node")
     }
 
@@ -66,7 +66,7 @@ impl Ctx {
         self.dir(b).join(format!("{run}.json"))
     }
 
-    fn cli(&self, args: &[&str]) -> Result<Output, Failed> {
+    pub fn cli(&self, args: &[&str]) -> Result<Output, Failed> {
         Command::new(&self.bin)
             .args(args)
             .current_dir(&self.repo)
@@ -75,7 +75,7 @@ impl Ctx {
     }
 }
 
-fn text(o: &Output) -> String {
+pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -84,7 +84,7 @@ fn text(o: &Output) -> String {
 }
 
 /// Unpacks a build into `<base>/<version>` and checks it against SHA256SUMS.
-fn unpack(ctx: &Ctx, b: &Build) -> Result<PathBuf, Failed> {
+pub fn unpack(ctx: &Ctx, b: &Build) -> Result<PathBuf, Failed> {
     let dir = ctx.dir(b);
     std::fs::create_dir_all(&dir)?;
     let run = |cmd: &mut Command| -> Result<(), Failed> {

@@ -118,6 +118,10 @@ pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
         },
     ));
     let c = ctx.clone();
+    out.push(Trial::test("run/full-ping-range-is-diagnosed", move || {
+        full_ping_range_is_diagnosed(&c)
+    }));
+    let c = ctx.clone();
     out.push(Trial::test(
         "run/ctrl-c-removes-what-the-run-made",
         move || ctrl_c(&c),
@@ -194,6 +198,50 @@ fn two_local_runs(ctx: &NodeCtx) -> Result<(), Failed> {
 
 /// Starts a second node, kills its containerd after the first scenario
 /// finishes, and checks the run ends with error verdicts and nothing hangs.
+/// containerd with the full ping range in a user-namespaced pod: the run
+/// fails (exit 1), and the failure carries `ping-group-range-not-mapped`
+/// in the JSON results and as `why:` lines on the terminal.
+fn full_ping_range_is_diagnosed(ctx: &NodeCtx) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let j = dir.path().join("r.json");
+    let js = j.display().to_string();
+    let o = cli(
+        ctx,
+        &[
+            "run",
+            "--target",
+            "cri",
+            "--socket",
+            &ctx.socket,
+            "--json",
+            &js,
+            "harness/tests/real_node/broken/ping-full-range.yaml",
+        ],
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = json::read(&j)?;
+    let result = r.results.first().ok_or("no result")?;
+    let ids: Vec<&str> = result.diagnoses.iter().map(|d| d.id.as_str()).collect();
+    if o.status.code() != Some(1)
+        || !matches!(result.verdict, Verdict::Fail { .. })
+        || ids != ["ping-group-range-not-mapped"]
+        || !all.contains("why: [ping-group-range-not-mapped]")
+        || !all.contains("fix (node):")
+    {
+        return Err(format!(
+            "exit {:?}, verdict {}, diagnoses {ids:?}\n{all}",
+            o.status.code(),
+            result.verdict.status()
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn killed_mid_run(ctx: &NodeCtx, dir: &std::path::Path) -> Result<(), Failed> {
     let node = Node::new(dir);
     let socket = node.start()?;

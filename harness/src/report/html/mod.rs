@@ -7,6 +7,7 @@ pub mod axis;
 pub mod matrix;
 pub mod ranges;
 pub mod scenarios;
+pub mod why;
 
 use std::fmt::Write;
 
@@ -52,6 +53,8 @@ svg .overlap .band{fill:#cf222e;fill-opacity:.35;stroke:#cf222e;stroke-width:1.5
 .legend span.sw{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em;vertical-align:middle}
 .matrix td.cell{text-align:center;min-width:6em}.matrix td.changed{outline:2px solid #bf8700;outline-offset:-2px}
 details>summary{cursor:pointer}
+.why{border-left:3px solid #bf8700;padding:0 .6em;margin:.4em 0}.why p.warning b{color:#9a6700}
+.catalog dt{font-weight:600;margin-top:.6em}.catalog dd{margin-left:1.2em}
 "#;
 
 /// Filters rows by `select[data-filter=K]` against the rows' `data-K`; sets
@@ -161,6 +164,7 @@ pub fn run_page(results: &RunResults) -> String {
     );
     b.push_str(&host_ids(results));
     b.push_str(&scenarios::section(results));
+    b.push_str(&why::catalog_section(results));
     shell(&format!("userns-e2e: {}", env.label()), &b)
 }
 

@@ -10,7 +10,7 @@
 //! scenario is normal allocator behaviour, not a conflict).
 
 use crate::facts::{Facts, SubIdRange};
-use crate::report::results::RunResults;
+use crate::report::results::{RunResults, ScenarioResult};
 
 /// One `uid_map` line of one pod whose host start is not 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +66,13 @@ const KUBELET_DEFAULT_LEN: u64 = (1 << 32) - KUBELET_DEFAULT_FIRST;
 
 /// Every observed pod range, in scenario and pod order.
 pub fn pod_ranges(results: &RunResults) -> Vec<PodRange> {
+    pod_ranges_of(&results.results)
+}
+
+/// [`pod_ranges`] of a list of scenario results.
+pub fn pod_ranges_of(results: &[ScenarioResult]) -> Vec<PodRange> {
     let mut out = Vec::new();
-    for r in &results.results {
+    for r in results {
         let Some(o) = &r.observation else { continue };
         let window = r.start_ms.map(|s| (s, s + r.duration_ms));
         for p in &o.pods {
@@ -230,6 +235,24 @@ pub fn overlaps(ranges: &[PodRange]) -> Vec<Overlap> {
         }
     }
     out.sort_by_key(|o| (o.a, o.b));
+    out
+}
+
+/// Scenario id → its pods whose host range overlaps a coexisting pod's (the
+/// diagnoses' `overlapsLivePod`).
+pub fn overlapping_pods(
+    results: &[ScenarioResult],
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let ranges = pod_ranges_of(results);
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for o in overlaps(&ranges) {
+        for r in [&ranges[o.a], &ranges[o.b]] {
+            let pods = out.entry(r.scenario.clone()).or_default();
+            if !pods.contains(&r.pod) {
+                pods.push(r.pod.clone());
+            }
+        }
+    }
     out
 }
 

@@ -33,6 +33,7 @@ fn detail(r: &ScenarioResult) -> String {
     if let Verdict::Fail { diff, .. } = &r.verdict {
         let _ = write!(d, "<pre class=\"diff\">{}</pre>", e(diff));
     }
+    d.push_str(&super::why::panel(&r.diagnoses, r.verdict.is_failure()));
     let _ = write!(
         d,
         "<p>{}</p><p>file <code>{}</code>",
