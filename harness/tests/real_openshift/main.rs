@@ -542,16 +542,18 @@ fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
             std::fs::write(compare_dir().join("openshift-5.0.json"), &run.json_text)
                 .map_err(|e| e.to_string())?;
             let plain = run_suite(&c.kubeconfig(), &out, 1)?;
-            let _ = std::fs::remove_dir_all(&out);
             run_holds(
                 &plain,
                 SKIPS_WITHOUT_NODE_EVIDENCE,
                 "without --node-evidence",
             )?;
             not_checked_without_host_view(&plain)?;
+            let broken = broken_diagnosed(&c.kubeconfig(), &out, &["unpinned-host-users.yaml"]);
+            let _ = std::fs::remove_dir_all(&out);
+            let doctor = doctor_reports_sccs(&c.kubeconfig(), "5.0", "tied with restricted-v2")?;
             Ok(format!(
-                "{}; without --node-evidence: {}",
-                run.summary, plain.summary
+                "{}; without --node-evidence: {}; {}; {doctor}",
+                run.summary, plain.summary, broken?
             ))
         })
     })
@@ -631,15 +633,16 @@ fn control_plane_4_19(ms: &cluster::MicroShift) -> Result<String, String> {
     let result = reports_dir(&state).and_then(|out| {
         let r = run_suite(&c.kubeconfig(), &out, 0);
         let _ = std::fs::remove_dir_all(&out);
-        r
+        let doctor = doctor_reports_sccs(&c.kubeconfig(), "4.19", "absent");
+        r.and_then(|r| doctor.map(|d| (r, d)))
     });
     let left = c.stop();
-    let run = result?;
+    let (run, doctor) = result?;
     if !left.is_empty() {
         return Err(format!("left after stop: {left:?}"));
     }
     run_holds(&run, SKIPS_ON_4_19, "4.19 control plane")?;
-    Ok(run.summary)
+    Ok(format!("{}; {doctor}", run.summary))
 }
 
 /// MicroShift 4.19 with its kubelet on the oldest shared CRI-O: the whole
@@ -760,6 +763,107 @@ fn annotation_runs_for_real(run: &Run) -> Result<(), String> {
         userns.len()
     );
     Ok(())
+}
+
+/// The deliberately broken setups of `broken/` (each names the catalog entry
+/// that must explain it in a `diagnoses/<id>.yaml` cite): every one of
+/// `files` fails, and its result carries that diagnosis.
+fn broken_diagnosed(kubeconfig: &Path, out: &Path, files: &[&str]) -> Result<String, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_openshift/broken");
+    let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+    let scenarios = userns_e2e::scenario::load::load_paths(&paths)
+        .map_err(|e| format!("broken scenarios do not load: {e:?}"))?;
+    let rel: Vec<String> = paths
+        .iter()
+        .map(|p| p.strip_prefix(repo()).unwrap_or(p).display().to_string())
+        .collect();
+    let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
+    let run = run_scenarios(kubeconfig, out, &rel)?;
+    let results = run.json["results"].as_array().cloned().unwrap_or_default();
+    let mut seen = Vec::new();
+    for s in &scenarios {
+        let want = s
+            .spec
+            .cites
+            .iter()
+            .find_map(|c| c.strip_prefix("diagnoses/")?.strip_suffix(".yaml"))
+            .ok_or_else(|| format!("{}: no diagnoses/<id>.yaml cite", s.id))?;
+        let r = results
+            .iter()
+            .find(|r| r["id"] == s.id.as_str())
+            .ok_or_else(|| format!("{}: no result\n{}", s.id, run.output))?;
+        let ids: Vec<&str> = r["diagnoses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["id"].as_str())
+            .collect();
+        if r["verdict"]["status"] != "fail" || !ids.contains(&want) {
+            return Err(format!(
+                "{}: want a failure diagnosed {want}, got {} with {ids:?}\n{}",
+                s.id, r["verdict"]["status"], run.output
+            ));
+        }
+        if !run.output.contains("why: ") {
+            return Err(format!(
+                "{}: no why: line on the terminal\n{}",
+                s.id, run.output
+            ));
+        }
+        seen.push(format!("{} -> {want}", s.id));
+    }
+    Ok(format!("broken setups diagnosed: {}", seen.join(", ")))
+}
+
+/// `doctor` on MicroShift (as `test`): the OpenShift row names the version
+/// and the SCCs, and the restricted-v3 row says what this version has.
+fn doctor_reports_sccs(kubeconfig: &Path, version: &str, v3: &str) -> Result<String, String> {
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args([
+            "doctor",
+            "--target",
+            "kube",
+            "--as",
+            "test",
+            "--json",
+            "--kubeconfig",
+        ])
+        .arg(kubeconfig)
+        .output()
+        .map_err(|e| format!("userns-e2e doctor: {e}"))?;
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    // 0 ready, 1 not ready: both are answers; 3 (unusable target) is not.
+    if !matches!(o.status.code(), Some(0) | Some(1)) {
+        return Err(format!("doctor exited {:?}: {text}{err}", o.status.code()));
+    }
+    let j: Value =
+        serde_json::from_str(&text).map_err(|e| format!("doctor --json: {e}: {text}"))?;
+    let row = |name: &str| {
+        j["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["check"] == name)
+            .cloned()
+    };
+    let os = row("OpenShift").ok_or_else(|| format!("no OpenShift row: {text}"))?;
+    let observed = os["observed"].as_str().unwrap_or("");
+    if !observed.starts_with(version) || !observed.contains("restricted-v2") {
+        return Err(format!(
+            "OpenShift row {observed:?}, want {version} and the SCC list"
+        ));
+    }
+    let v3row =
+        row("OpenShift restricted-v3").ok_or_else(|| format!("no restricted-v3 row: {text}"))?;
+    let v3seen = v3row["observed"].as_str().unwrap_or("");
+    if !v3seen.contains(v3) {
+        return Err(format!("restricted-v3 row {v3seen:?}, want {v3:?}"));
+    }
+    Ok(format!(
+        "doctor (exit {:?}): OpenShift {observed:?}; restricted-v3 {v3seen:?}",
+        o.status.code()
+    ))
 }
 
 /// `compare` over the 4.19 and 5.0 runs with their kubelets reports exactly
@@ -979,6 +1083,21 @@ fn main() -> ExitCode {
             trials.push(Trial::test("reports_hold_no_credential", move || {
                 let token = token.map_err(|e| format!("no ServiceAccount token: {e}"))?;
                 reports_hold_no_credential(&kc, &out2, &token)
+            }));
+            let (kc, out3) = (cluster.kubeconfig(), out.clone());
+            trials.push(Trial::test(
+                "a_user_without_a_usable_scc_is_diagnosed",
+                move || {
+                    let s = broken_diagnosed(&kc, &out3, &["no-usable-scc.yaml"])?;
+                    eprintln!("real_openshift: {s}");
+                    Ok(())
+                },
+            ));
+            let kc = cluster.kubeconfig();
+            trials.push(Trial::test("doctor_reports_the_scc_facts", move || {
+                let s = doctor_reports_sccs(&kc, "5.0", "tied with restricted-v2")?;
+                eprintln!("real_openshift: control plane {s}");
+                Ok(())
             }));
             libtest_mimic::run(&args, trials).exit_code()
         }
