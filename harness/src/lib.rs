@@ -6,6 +6,7 @@
 //! which yields an [`observation::Observation`] → the pure [`judge`] → results
 //! and reports ([`report`]) → comparisons across runs ([`compare`]).
 
+pub mod citations;
 pub mod cli;
 pub mod cluster;
 pub mod compare;

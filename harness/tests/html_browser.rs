@@ -37,6 +37,11 @@ fn chromium_available() -> bool {
 
 /// Runs headless Chromium on `page` with `extra` arguments; returns stdout.
 fn chromium(page: &Path, extra: &[String]) -> String {
+    chromium_at(page, "1400,1600", extra)
+}
+
+/// The same in a window of `size` (`W,H`).
+fn chromium_at(page: &Path, size: &str, extra: &[String]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(CHROMIUM)
         .args([
@@ -48,8 +53,8 @@ fn chromium(page: &Path, extra: &[String]) -> String {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--window-size=1400,1600",
         ])
+        .arg(format!("--window-size={size}"))
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
         .arg(format!("file://{}", page.display()))
@@ -256,4 +261,81 @@ fn the_comparison_page_loads_without_script_errors() {
     let c = userns_e2e::compare::compare(&runs);
     let dom = load_page(&html::compare_page(&c));
     assert!(dom.contains(&format!("<span id=\"shown\">{} shown</span>", c.rows.len())));
+}
+
+/// Measures every text of the host-id picture in the browser: pairs whose
+/// boxes intersect, texts that leave the window or are smaller than 11 px,
+/// and how wide the picture is against the window. Injected by the test
+/// only; the page itself ships no such code.
+const MEASURE: &str = r#"<script>
+(function(){
+  var t=[].slice.call(document.querySelectorAll('svg text'));
+  var b=t.map(function(e){var r=e.getBoundingClientRect();return {t:e.textContent,l:r.left,r:r.right,u:r.top,d:r.bottom};});
+  var clash=[];
+  for(var i=0;i<b.length;i++){for(var j=i+1;j<b.length;j++){var x=b[i],y=b[j];
+    if(x.l<y.r-0.5&&y.l<x.r-0.5&&x.u<y.d-0.5&&y.u<x.d-0.5){clash.push(x.t+' ~ '+y.t);}}}
+  var w=window.innerWidth;
+  var out={clash:clash,
+    offPage:b.filter(function(x){return x.l<0||x.r>w+0.5;}).map(function(x){return x.t;}),
+    small:b.filter(function(x){return x.d-x.u<11;}).map(function(x){return x.t;}),
+    texts:b.length, window:w,
+    picture:document.getElementById('host-ids').getBoundingClientRect().width,
+    zoom:document.getElementById('host-ids-zoom')?document.getElementById('host-ids-zoom').getBoundingClientRect().width:0};
+  var p=document.createElement('pre');p.id='measured';p.textContent=JSON.stringify(out);document.body.appendChild(p);
+})();
+</script>"#;
+
+/// Issue 22: on a laptop screen (1280×800) the picture uses the page's
+/// width, its labels are readable and none overlaps another (boxes from
+/// the DOM), and a linear panel zooms on the span where the pods are.
+#[test]
+fn the_picture_reads_at_1280x800_without_overlapping_labels() {
+    if !chromium_available() {
+        return;
+    }
+    let mut results = fixture();
+    // The kubelet's default range reaches 2^32: the drawing spans it all.
+    results.environment.kubelet_ids = Some(userns_e2e::facts::KubeletIdRange {
+        first: 65536,
+        count: (1 << 32) - 65536,
+        ids_per_pod: 65536,
+        source: "kubelet default".into(),
+    });
+    let page = html::run_page(&results).replace("</body>", &format!("{MEASURE}</body>"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    std::fs::write(&file, &page).unwrap();
+    let shot = dir.path().join("shot.png");
+    chromium_at(
+        &file,
+        "1280,800",
+        &[format!("--screenshot={}", shot.display())],
+    );
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    // PNG width and height, big-endian at bytes 16..24.
+    let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((size(16), size(20)), (1280, 800), "screenshot size");
+    let dom = chromium_at(&file, "1280,800", &["--dump-dom".to_string()]);
+    let measured = regex::Regex::new(r#"(?s)<pre id="measured">(.*?)</pre>"#)
+        .unwrap()
+        .captures(&dom)
+        .expect("the measuring script ran")[1]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    let m: serde_json::Value = serde_json::from_str(&measured).unwrap();
+    eprintln!("measured at 1280x800: {m}");
+    let bars = expected_bars(&results).len() as u64;
+    assert!(m["texts"].as_u64().unwrap() > bars, "{m}");
+    assert_eq!(m["clash"], serde_json::json!([]), "overlapping labels: {m}");
+    assert_eq!(m["offPage"], serde_json::json!([]), "{m}");
+    assert_eq!(m["small"], serde_json::json!([]), "unreadably small: {m}");
+    let window = m["window"].as_f64().unwrap();
+    for panel in ["picture", "zoom"] {
+        let w = m[panel].as_f64().unwrap();
+        assert!(w > 0.9 * window, "{panel} is {w} px of {window}: {m}");
+    }
+    // The zoomed panel holds a bar per pod range, over the pods' span only.
+    assert_eq!(dom.matches("<rect class=\"zbar").count() as u64, bars);
+    assert!(dom.contains("aria-label=\"host id ranges of the pods, linear from "));
 }

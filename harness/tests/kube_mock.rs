@@ -325,7 +325,7 @@ async fn feature_gates_come_from_the_cluster_not_the_version() {
 
 fn scenario(extra: &str, pod_spec: &str) -> Scenario {
     let text = format!(
-        "description: d\ncites: [x]\n{extra}pods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {{name: userns}}\n      spec:\n        hostUsers: false\n{pod_spec}        containers: [{{name: c, image: \"${{image.busybox}}\", command: [sleep, \"3600\"]}}]\n"
+        "description: d\ncites: [FACTS.md#story-1]\n{extra}pods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {{name: userns}}\n      spec:\n        hostUsers: false\n{pod_spec}        containers: [{{name: c, image: \"${{image.busybox}}\", command: [sleep, \"3600\"]}}]\n"
     );
     let spec = load::load_str(Path::new("s.yaml"), &text).unwrap_or_else(|e| panic!("{e:?}"));
     Scenario {

@@ -27,7 +27,7 @@ fn result(id: &str, verdict: Verdict, observation: Option<Observation>) -> Scena
         file: format!("scenarios/{id}.yaml"),
         topic: id.split('/').next().unwrap().into(),
         description: format!("what {id} shows"),
-        cites: vec!["FACTS.md The story 10".into()],
+        cites: vec!["FACTS.md#story-10".into()],
         verdict,
         observation,
         duration_ms: 420,

@@ -71,7 +71,7 @@ fn serial_scenarios_run_alone() {
         std::fs::write(
             dir.path().join(format!("s{i}.yaml")),
             format!(
-                "description: d\ncites: [c]\n{serial}pods:\n  - pod: {{apiVersion: v1, kind: Pod, metadata: {{name: p}}, spec: {{containers: [{{name: c, image: i}}]}}}}\n"
+                "description: d\ncites: [FACTS.md#story-1]\n{serial}pods:\n  - pod: {{apiVersion: v1, kind: Pod, metadata: {{name: p}}, spec: {{containers: [{{name: c, image: i}}]}}}}\n"
             ),
         )
         .unwrap();

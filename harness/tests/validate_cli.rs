@@ -18,7 +18,7 @@ fn validate(args: &[&Path]) -> (i32, String, String) {
     cli::run(std::iter::once(Path::new("validate")).chain(args.iter().copied()))
 }
 
-const GOOD: &str = "description: d\ncites: [x]\npods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {name: p}\n      spec:\n        containers: [{name: c, image: \"${image.busybox}\"}]\n    expect:\n      outcome: running\n";
+const GOOD: &str = "description: d\ncites: [FACTS.md#story-1]\npods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {name: p}\n      spec:\n        containers: [{name: c, image: \"${image.busybox}\"}]\n    expect:\n      outcome: running\n";
 
 fn bad_cases() -> Vec<(&'static str, Vec<u8>)> {
     let mut deep = "a: ".to_string();
@@ -33,7 +33,8 @@ fn bad_cases() -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "wrong-type",
-            GOOD.replace("cites: [x]", "cites: 7").into_bytes(),
+            GOOD.replace("cites: [FACTS.md#story-1]", "cites: 7")
+                .into_bytes(),
         ),
         (
             "unknown-top-level-field",
@@ -96,7 +97,7 @@ fn bad_cases() -> Vec<(&'static str, Vec<u8>)> {
         ("not-a-mapping", b"- just\n- a list\n".to_vec()),
         (
             "no-pods",
-            b"description: d\ncites: [x]\npods: []\n".to_vec(),
+            b"description: d\ncites: [FACTS.md#story-1]\npods: []\n".to_vec(),
         ),
     ]
 }
@@ -422,4 +423,45 @@ fn validate_counts_files_in_words() {
     std::fs::write(dir.path().join("two.yaml"), GOOD).unwrap();
     let (code, out, err) = validate(&[dir.path()]);
     assert_eq!((code, out.as_str()), (0, "ok: 2 scenario files\n"), "{err}");
+}
+
+/// Issue 22: every citation of the suite resolves for a reader of the
+/// repository: a fact of docs/FACTS.md or a source listed there.
+#[test]
+fn every_citation_in_scenarios_resolves() {
+    use userns_e2e::citations::{check, FactsIndex};
+    let suite = userns_e2e::scenario::load::load_paths(&[repo().join("scenarios")])
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let index = FactsIndex::project();
+    let mut cited = 0;
+    for s in &suite {
+        for c in &s.spec.cites {
+            if let Err(e) = check(c, index) {
+                panic!("{}: {e}", s.id);
+            }
+            cited += 1;
+        }
+    }
+    assert!(
+        cited >= suite.len(),
+        "{cited} citations for {} scenarios",
+        suite.len()
+    );
+    // And validate refuses one that does not resolve, with a suggestion.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad-cite.yaml");
+    std::fs::write(
+        &file,
+        GOOD.replace(
+            "cites: [FACTS.md#story-1]",
+            "cites: [FACTS.md#story-1, FACTS.md#stroy-5]",
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = validate(&[&file]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("at cites[1]: `FACTS.md#stroy-5` cites `FACTS.md#stroy-5`, which is no fact of docs/FACTS.md; did you mean `FACTS.md#story-5`?"),
+        "{err}"
+    );
 }

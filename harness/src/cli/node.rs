@@ -118,7 +118,12 @@ pub fn node(args: NodeArgs) -> Result<Status, CliError> {
             .with_origin(resolved.as_ref().map(|(_, o)| o.clone())),
     };
     let result = match args.action {
-        NodeAction::Start { .. } => node.start().map(|socket| format!("{socket}\n")),
+        // Under the folder's lock, so it never provisions or starts beside a
+        // run doing the same; by hand it registers no run (runs stop it last).
+        NodeAction::Start { .. } => {
+            local::sharing::with_runs(&dir, |runs| Ok((runs, node.start()?)))
+                .map(|socket| format!("{socket}\n"))
+        }
         NodeAction::Stop { purge: false } => node.stop().map(|()| "stopped\n".to_string()),
         NodeAction::Stop { purge: true } => node.purge().map(|()| "stopped and purged\n".into()),
         NodeAction::Status => node.status().map(|s| status_text(&s, &dir)),

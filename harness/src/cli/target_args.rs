@@ -231,9 +231,9 @@ impl TargetArgs {
 
     /// Stops the local node after a command unless `--keep-node`.
     pub fn stop_local_node(&self) {
-        if self.kind() == TargetKind::Local && !self.keep_node {
+        if self.kind() == TargetKind::Local {
             if let Ok(options) = self.local_options() {
-                targets::local::stop_after_run(&options);
+                targets::local::stop_after_run(&options, self.keep_node);
             }
         }
     }

@@ -10,7 +10,7 @@ use crate::requirements::tests::{containerd_local, crio_openshift};
 /// A one-pod scenario whose pod expectation is `expect` (YAML, indented for `expect:`).
 fn scenario(expect: &str) -> ScenarioFile {
     let text = format!(
-        "description: d\ncites: [x]\npods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {{name: p}}\n      spec:\n        containers: [{{name: c, image: i}}]\n    expect:\n{}\n",
+        "description: d\ncites: [FACTS.md#story-1]\npods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {{name: p}}\n      spec:\n        containers: [{{name: c, image: i}}]\n    expect:\n{}\n",
         expect.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")
     );
     crate::scenario::load::load_str(Path::new("t.yaml"), &text).unwrap_or_else(|e| panic!("{e:?}"))
@@ -306,7 +306,7 @@ fn two_pods() -> ScenarioFile {
         format!("  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {{name: {n}}}\n      spec:\n        containers: [{{name: c, image: i}}]\n")
     };
     let text = format!(
-        "description: d\ncites: [x]\npods:\n{}{}across: {{disjointRanges: true}}\n",
+        "description: d\ncites: [FACTS.md#story-1]\npods:\n{}{}across: {{disjointRanges: true}}\n",
         pod("a"),
         pod("b")
     );

@@ -152,8 +152,14 @@ fn check_semantics(ctx: &Ctx, spec: &ScenarioFile, errors: &mut Vec<LoadError>) 
     if spec.cites.is_empty() {
         errors.push(ctx.error(
             "cites",
-            "must name at least one fact (FACTS.md item and upstream source)",
+            "must name at least one fact (`FACTS.md#<id>` of docs/FACTS.md, or an upstream source listed there)",
         ));
+    }
+    // Every citation must resolve for a reader of the repository.
+    for (i, cite) in spec.cites.iter().enumerate() {
+        if let Err(e) = crate::citations::check(cite, crate::citations::FactsIndex::project()) {
+            errors.push(ctx.error(&format!("cites[{i}]"), e));
+        }
     }
     if spec.pods.is_empty() {
         errors.push(ctx.error("pods", "needs at least one pod"));
@@ -587,7 +593,7 @@ mod tests {
 
     const GOOD: &str = r#"
 description: d
-cites: [x]
+cites: [FACTS.md#story-1]
 pods:
   - pod:
       apiVersion: v1

@@ -32,7 +32,7 @@ pub struct Scenario {
 pub struct ScenarioFile {
     /// What the scenario shows, in a sentence or two.
     pub description: String,
-    /// The facts it encodes (e.g. `FACTS.md: The story 5`), with sources.
+    /// The facts it encodes: `FACTS.md#<id>` of docs/FACTS.md, an upstream source listed there, or a URL.
     pub cites: Vec<String>,
     /// What the target must offer; otherwise the scenario is skipped, saying why.
     #[serde(default)]

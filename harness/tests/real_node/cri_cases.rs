@@ -21,7 +21,7 @@ fn pod(name: &str, spec: &str) -> String {
 
 fn scenario(id: &str, pods: &[String]) -> Scenario {
     let text = format!(
-        "description: real-node case\ncites: [tests]\npods:\n{}",
+        "description: real-node case\ncites: [FACTS.md#story-1]\npods:\n{}",
         pods.join("")
     );
     let spec = load::load_str(Path::new("case.yaml"), &text).unwrap_or_else(|e| panic!("{e:?}"));

@@ -99,6 +99,7 @@ fn frozen(ctx: &NodeCtx, dir: &Path) -> Result<(), Failed> {
     let left_in_runtime = crate::sandboxes_of_run(ctx, &socket, &run_id);
     let stopped = node.stop();
     let left = crate::leftovers(dir);
+    crate::purge_unless_kept(dir);
     let status = status.map_err(|e| format!("after the freeze: {e}"))?;
     let r = json::read(&j)?;
     let budget_errors = r
@@ -218,7 +219,7 @@ fn quiet_injected_panic() {
 
 fn panics(ctx: &NodeCtx) -> Result<(), Failed> {
     quiet_injected_panic();
-    let text = "description: d\ncites: [x]\npods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {name: p}\n      spec:\n        hostUsers: false\n        containers: [{name: c, image: \"${image.busybox}\", command: [sleep, \"3600\"]}]\n";
+    let text = "description: d\ncites: [FACTS.md#story-1]\npods:\n  - pod:\n      apiVersion: v1\n      kind: Pod\n      metadata: {name: p}\n      spec:\n        hostUsers: false\n        containers: [{name: c, image: \"${image.busybox}\", command: [sleep, \"3600\"]}]\n";
     let spec = load::load_str(Path::new("panic.yaml"), text).map_err(|e| format!("{e:?}"))?;
     let scenario = Scenario {
         id: "fault/panic".into(),

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use userns_e2e::targets::local::Node;
+use userns_e2e::targets::local::{sharing, Node};
 
 /// What trials get to know about the running node.
 #[derive(Debug, Clone)]
@@ -23,6 +23,17 @@ pub struct NodeCtx {
     pub dir: PathBuf,
     pub bin: PathBuf,
     pub repo: PathBuf,
+}
+
+/// Node folders of their own (the fault trials kill or freeze their
+/// runtime) are removed after their trial unless this is set, so a `cargo
+/// test` leaves only the shared node folder (README, Development).
+pub fn purge_unless_kept(dir: &Path) {
+    if std::env::var_os("USERNS_E2E_KEEP_TEST_NODES").is_none() {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            eprintln!("real_node: could not remove {}: {e}", dir.display());
+        }
+    }
 }
 
 fn node_dir(suffix: &str) -> PathBuf {
@@ -100,7 +111,10 @@ fn main() -> ExitCode {
     }
     let dir = node_dir("");
     let node = Node::new(&dir);
-    let socket = match node.start() {
+    // This binary is one of the node's runs, as `run --target local` is: the
+    // runs its trials start on this folder share the node and leave it
+    // running, and this binary, the last to leave, stops it.
+    let socket = match sharing::join(&dir, || node.start()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("real_node: the local node could not start: {e}");
@@ -120,7 +134,16 @@ fn main() -> ExitCode {
     trials.extend(node_cases::trials(&ctx, node_dir("-kill")));
     trials.extend(fault_cases::trials(&ctx, node_dir("-freeze")));
     let conclusion = libtest_mimic::run(&args, trials);
-    let stopped = node.stop();
+    let stopped = match sharing::leave(&dir, false, || node.stop()) {
+        Ok(sharing::Left::Stopped) => Ok(()),
+        Ok(other) => {
+            let _ = node.stop();
+            Err(format!(
+                "the node was not left to this binary alone: {other:?}"
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    };
     let left = leftovers(&dir);
     let mut failed = conclusion.has_failed();
     if let Err(e) = stopped {

@@ -128,10 +128,72 @@ pub fn trials(ctx: &NodeCtx, kill_dir: PathBuf) -> Vec<Trial> {
     ));
     let c = ctx.clone();
     out.push(Trial::test(
+        "run/two-local-runs-share-one-node",
+        move || two_local_runs(&c),
+    ));
+    let c = ctx.clone();
+    out.push(Trial::test(
         "run/runtime-killed-mid-run-gives-errors-and-ends",
         move || killed_mid_run(&c, &kill_dir),
     ));
     out
+}
+
+/// Two `run --target local` on one node folder at once (two terminals, two
+/// CI jobs on one runner): both pass, neither provisions or starts beside
+/// the other, and neither stops the node under the other or under this
+/// binary, which holds it as a run too and stops it last (see `main`).
+fn two_local_runs(ctx: &NodeCtx) -> Result<(), Failed> {
+    let node = Node::new(&ctx.dir);
+    let before = node.status()?.pid;
+    let out = tempfile::tempdir()?;
+    let dir = ctx.dir.display().to_string();
+    let spawn = |name: &str| -> Result<std::process::Child, Failed> {
+        let json = out.path().join(format!("{name}.json"));
+        let err = std::fs::File::create(out.path().join(format!("{name}.err")))?;
+        Ok(Command::new(&ctx.bin)
+            .args(["run", "--target", "local", "--node-dir", &dir, "--json"])
+            .arg(&json)
+            .arg("scenarios/host-users")
+            .current_dir(&ctx.repo)
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()?)
+    };
+    let mut runs = [spawn("a")?, spawn("b")?];
+    for (name, child) in ["a", "b"].iter().zip(runs.iter_mut()) {
+        let status = crate::wait_for_exit(child, Duration::from_secs(600))?;
+        let err = std::fs::read_to_string(out.path().join(format!("{name}.err")))?;
+        let r = json::read(&out.path().join(format!("{name}.json")))?;
+        if status.code() != Some(0)
+            || r.summary.passed == 0
+            || r.summary.failed + r.summary.errored > 0
+        {
+            return Err(format!(
+                "run {name}: exit {:?}, {:?}\n{err}",
+                status.code(),
+                r.summary
+            )
+            .into());
+        }
+        if err.contains("stopping the local node")
+            || !err.contains("the local node keeps running: ")
+        {
+            return Err(format!("run {name} must leave the node to the others:\n{err}").into());
+        }
+    }
+    let s = node.status()?;
+    if !s.running || s.pid != before {
+        return Err(format!(
+            "the node was stopped or restarted under the test: {s:?} (pid before {before:?})"
+        )
+        .into());
+    }
+    let registered = std::fs::read_to_string(ctx.dir.join(".runs"))?;
+    if registered.trim() != std::process::id().to_string() {
+        return Err(format!("runs still registered besides this binary: {registered:?}").into());
+    }
+    Ok(())
 }
 
 /// Starts a second node, kills its containerd after the first scenario
@@ -225,6 +287,7 @@ fn killed_mid_run(ctx: &NodeCtx, dir: &std::path::Path) -> Result<(), Failed> {
     let _ = drain.join();
     let stopped = node.stop();
     let left = crate::leftovers(dir);
+    crate::purge_unless_kept(dir);
     let r = json::read(&j)?;
     let errors: Vec<&str> = r
         .results

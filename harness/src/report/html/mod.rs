@@ -44,11 +44,11 @@ th{background:#f6f8fa}code,pre{font:12px/1.35 ui-monospace,monospace}pre{white-s
 .pass{background:#dafbe1}.fail{background:#ffd8d3}.error{background:#fff1c2}.skip{background:#eaeef2}.absent{background:#fff;color:#8c959f}
 .banner{border:2px solid #cf222e;background:#ffebe9;padding:.5em;font-weight:600}
 #script-errors{color:#cf222e}
-svg{max-width:100%;height:auto;font:10px ui-monospace,monospace}
-svg .grid{stroke:#eaeef2}svg .axis{stroke:#57606a}svg .tick{fill:#57606a}
+svg{max-width:100%;height:auto;font:13px ui-monospace,monospace;display:block}
+svg .grid{stroke:#eaeef2}svg .axis{stroke:#57606a}svg .tick{fill:#57606a;font-size:12px}
 svg .node-range{opacity:.18}svg .node-strip{opacity:.6}
 svg .host{fill:#8c959f}svg .containers{fill:#2da44e}svg .kubelet{fill:#0969da}svg .shared{fill:#bf8700}
-svg .bar{fill:#6639ba}svg .bar.clash{fill:#cf222e}
+svg .bar,svg .zbar{fill:#6639ba}svg .bar.clash,svg .zbar.clash{fill:#cf222e}
 svg .overlap .band{fill:#cf222e;fill-opacity:.35;stroke:#cf222e;stroke-width:1.5}svg .overlap .link{stroke:#cf222e;stroke-width:2;stroke-dasharray:3 2}
 .legend span.sw{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em;vertical-align:middle}
 .matrix td.cell{text-align:center;min-width:6em}.matrix td.changed{outline:2px solid #bf8700;outline-offset:-2px}
@@ -185,7 +185,7 @@ fn host_ids(results: &RunResults) -> String {
     let timed = results.results.iter().any(|r| r.start_ms.is_some());
     let _ = writeln!(
         b,
-        "<p class=\"legend\">Host ids on a <b>logarithmic</b> axis from 0 to 2<sup>32</sup> (every doubling equally wide; ticks every 16×), so ranges from the host's own ids to OpenShift project uids near 10<sup>9</sup> fit on one line. One row per <code>uid_map</code> line whose host start is not 0, labelled <i>scenario / pod: inside host length</i>; bars narrower than 2 px are widened.\
+        "<p class=\"legend\">Host ids on a <b>logarithmic</b> axis from 0 to 2<sup>32</sup> (every doubling equally wide; ticks every 16×), so ranges from the host's own ids to OpenShift project uids near 10<sup>9</sup> fit on one line. One row per <code>uid_map</code> line whose host start is not 0, labelled under the bar <i>scenario / pod: inside host length</i>; bars narrower than 2 px are widened. Under it, the same rows on a <b>linear</b> axis zoomed on the span where the pods are, so neighbouring slots are told apart.\
 <br><span class=\"sw\" style=\"background:#8c959f\"></span>host's own ids<span class=\"sw\" style=\"background:#2da44e\"></span><code>containers</code> subordinate ids (CRI-O <code>auto</code>)<span class=\"sw\" style=\"background:#0969da\"></span>kubelet allocation range (its <code>kubelet</code> subuid entry, else 65536 up to 2<sup>32</sup> with slots at random)<span class=\"sw\" style=\"background:#bf8700\"></span>ids both the kubelet and <code>containers</code> may hand out<span class=\"sw\" style=\"background:#6639ba\"></span>pod range<span class=\"sw\" style=\"background:#cf222e\"></span>overlap\
 <br>An overlap is two pods sharing host ids while both existed: pods of one scenario always coexist; pods of different scenarios coexist when the scenarios' time windows intersect{}.</p>",
         if timed {

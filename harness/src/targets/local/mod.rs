@@ -7,6 +7,7 @@
 
 pub mod bundle;
 pub mod crio;
+pub mod sharing;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -412,10 +413,14 @@ pub async fn connect(options: &LocalOptions) -> Result<Box<dyn Target>, TargetEr
             node.dir.display()
         );
     }
-    let socket = tokio::task::spawn_blocking(move || node.start())
-        .await
-        .map_err(|e| TargetError::unusable_by("starting the local node", e))?
-        .map_err(|e| TargetError::unusable_by("starting the local node", e))?;
+    // Under the node folder's lock, and registered as one of its runs, so a
+    // run started at the same time waits instead of provisioning or
+    // starting alongside, and neither stops the node under the other.
+    let socket =
+        tokio::task::spawn_blocking(move || sharing::join(&node.dir.clone(), || node.start()))
+            .await
+            .map_err(|e| TargetError::unusable_by("starting the local node", e))?
+            .map_err(|e| TargetError::unusable_by("starting the local node", e))?;
     eprintln!("local node running at {socket}");
     let cri = CriOptions {
         state_dir: options.node_dir.join("cri"),
@@ -426,15 +431,29 @@ pub async fn connect(options: &LocalOptions) -> Result<Box<dyn Target>, TargetEr
     cri::connect_socket(&socket, cri).await
 }
 
-/// Stops the local node after a run (called unless `--keep-node`).
-pub fn stop_after_run(options: &LocalOptions) {
+/// Ends this run's use of the local node: the last run using it stops it,
+/// unless `keep` (`--keep-node`); with other runs still on it, it says so.
+pub fn stop_after_run(options: &LocalOptions, keep: bool) {
     let node = Node::from_options(options);
-    if !node.started() {
+    if !node.dir.join(".runs").exists() {
+        // This run never got as far as joining the node.
         return;
     }
-    eprintln!("stopping the local node (--keep-node keeps it running)");
-    if let Err(e) = node.stop() {
-        eprintln!("warning: {}", crate::targets::chain(&e));
+    let dir = node.dir.clone();
+    let stop = || {
+        if node.started() {
+            eprintln!("stopping the local node (--keep-node keeps it running)");
+            node.stop()
+        } else {
+            Ok(())
+        }
+    };
+    match sharing::leave(&dir, keep, stop) {
+        Ok(sharing::Left::OthersRemain(n)) => eprintln!(
+            "the local node keeps running: {n} other run(s) use it; the last one stops it"
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: {}", crate::targets::chain(&e)),
     }
 }
 
