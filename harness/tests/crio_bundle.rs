@@ -368,7 +368,7 @@ fn the_suite_on_a_release_version_passes_as_on_the_path_and_downloads_once() {
     let Some(tarball) = shared_tarball() else {
         let why = "crio_bundle: no shared CRI-O v1.36.3 build (USERNS_E2E_SHARED, else ../shared)";
         assert!(!ci, "{why}");
-        eprintln!("{why}: skipped (CI=true makes this a failure)");
+        eprintln!("skipped: {why}; with CI=true this is a failure");
         return;
     };
     assert!(
