@@ -89,8 +89,30 @@ fn run_suite_with(
     extra: &[&str],
     node: Option<(&Path, &Path)>,
 ) -> Result<Run, String> {
-    let json = out.join(format!("run{i}.json"));
-    let junit = out.join(format!("run{i}.xml"));
+    // The whole suite: what cannot apply here must skip for a reason this
+    // server confirms (see `each_run_passes`).
+    run_as_test(
+        kubeconfig,
+        out,
+        &format!("run{i}"),
+        extra,
+        node,
+        &[repo().join("scenarios")],
+    )
+}
+
+/// One `run` as `test` of `paths`, its reports named `<name>.json` and
+/// `<name>.xml` in `out`; with `node`, the node-evidence shims on PATH.
+fn run_as_test(
+    kubeconfig: &Path,
+    out: &Path,
+    name: &str,
+    extra: &[&str],
+    node: Option<(&Path, &Path)>,
+    paths: &[PathBuf],
+) -> Result<Run, String> {
+    let json = out.join(format!("{name}.json"));
+    let junit = out.join(format!("{name}.xml"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_userns-e2e"));
     if let Some((state, crio_bin)) = node {
         let shims = cluster::find()
@@ -114,9 +136,7 @@ fn run_suite_with(
         .arg(&json)
         .arg("--junit")
         .arg(&junit)
-        // The whole suite: what cannot apply here must skip for a reason
-        // this server confirms (see `each_run_passes`).
-        .arg(repo().join("scenarios"))
+        .args(paths)
         .output()
         .map_err(|e| format!("running userns-e2e: {e}"))?;
     let output = format!(
@@ -131,8 +151,8 @@ fn run_suite_with(
         .unwrap_or("(no summary line)")
         .to_string();
     let json_text = std::fs::read_to_string(&json)
-        .map_err(|e| format!("run {i} wrote no JSON ({e}):\n{output}"))?;
-    let json = serde_json::from_str(&json_text).map_err(|e| format!("run {i} JSON: {e}"))?;
+        .map_err(|e| format!("{name} wrote no JSON ({e}):\n{output}"))?;
+    let json = serde_json::from_str(&json_text).map_err(|e| format!("{name} JSON: {e}"))?;
     Ok(Run {
         summary,
         output,
@@ -144,36 +164,8 @@ fn run_suite_with(
 
 /// A run of some scenario files (relative to the repo) as `test`.
 fn run_scenarios(kubeconfig: &Path, out: &Path, files: &[&str]) -> Result<Run, String> {
-    let json = out.join("some.json");
-    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
-        .args(RUN_AS_TEST)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--json")
-        .arg(&json)
-        .args(files.iter().map(|f| repo().join(f)))
-        .output()
-        .map_err(|e| format!("running userns-e2e: {e}"))?;
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let json_text =
-        std::fs::read_to_string(&json).map_err(|e| format!("no JSON ({e}):\n{output}"))?;
-    let summary = output
-        .lines()
-        .rev()
-        .find(|l| l.contains(" passed, "))
-        .unwrap_or("(no summary line)")
-        .to_string();
-    Ok(Run {
-        summary,
-        json: serde_json::from_str(&json_text).map_err(|e| e.to_string())?,
-        json_text,
-        junit: out.join("none.xml"),
-        output,
-    })
+    let paths: Vec<PathBuf> = files.iter().map(|f| repo().join(f)).collect();
+    run_as_test(kubeconfig, out, "some", &[], None, &paths)
 }
 
 fn summary_count(run: &Run, what: &str) -> u64 {
