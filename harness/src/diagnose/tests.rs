@@ -47,8 +47,8 @@ const FIXTURES: &[(&str, &str)] = fixtures![
     "kube-runtime-without-userns",
     "openshift-anyuid-refused-by-pod-security",
     "openshift-host-pid-refused-by-scc",
-    "openshift-nested-container-not-usable",
     "openshift-pinned-restricted-v3-running",
+    "openshift-privileged-no-usable-scc",
     "openshift-rolebinding-not-yet-effective",
     "openshift-unpinned-restricted-v2",
 ];
@@ -128,8 +128,12 @@ fn failed() -> Verdict {
 /// The ids diagnosed when the fixture's scenario failed (several fixtures
 /// come from scenarios that expected the failure and passed; a cause is
 /// about the observation, the verdict only decides whether it is shown).
+/// A recorded error stays that error: its text is what entries match.
 fn diagnosed(name: &str) -> BTreeSet<String> {
-    diagnosed_as(name, &failed())
+    match fixture(name).result.verdict {
+        error @ Verdict::Error { .. } => diagnosed_as(name, &error),
+        _ => diagnosed_as(name, &failed()),
+    }
 }
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
@@ -211,11 +215,11 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "openshift-no-usable-scc",
         ],
     ),
+    ("openshift-pinned-restricted-v3-running", &[]),
     (
-        "openshift-nested-container-not-usable",
+        "openshift-privileged-no-usable-scc",
         &["openshift-no-usable-scc"],
     ),
-    ("openshift-pinned-restricted-v3-running", &[]),
     (
         "openshift-rolebinding-not-yet-effective",
         &["rbac-binding-not-yet-effective"],
@@ -301,24 +305,24 @@ const NEIGHBOURS: &[(&str, &str, &str)] = &[
     // a 403 at admission from the other admission plugin
     (
         "openshift-no-usable-scc",
-        "openshift-nested-container-not-usable",
+        "openshift-privileged-no-usable-scc",
         "openshift-anyuid-refused-by-pod-security",
     ),
     (
         "pod-security-refuses-after-scc",
         "openshift-anyuid-refused-by-pod-security",
-        "openshift-nested-container-not-usable",
+        "openshift-privileged-no-usable-scc",
     ),
     (
         "rbac-binding-not-yet-effective",
         "openshift-rolebinding-not-yet-effective",
-        "openshift-nested-container-not-usable",
+        "openshift-privileged-no-usable-scc",
     ),
     // validation's refusal vs an SCC's refusal of a pod that is not user-namespaced-specific
     (
         "host-namespaces-with-user-namespace",
         "crio-host-pid-refused",
-        "openshift-nested-container-not-usable",
+        "openshift-privileged-no-usable-scc",
     ),
     // a sandbox failure of the runtime for another reason
     (
@@ -645,7 +649,7 @@ mod doctor_rows {
     #[test]
     fn a_control_plane_without_nodes_reports_its_scc_facts() {
         // MicroShift without its kubelet: no node facts, the probes skip.
-        let f = fixture("openshift-nested-container-not-usable");
+        let f = fixture("openshift-privileged-no-usable-scc");
         let mut probe = f.result.clone();
         probe.id = "doctor/host-users-false".into();
         probe.verdict = Verdict::Skip {
