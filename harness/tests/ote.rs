@@ -3,7 +3,8 @@
 //! from openshift-tests-extension's Go types (`tests/fixtures/ote/`, see its
 //! README for the files and lines), and is read the way origin reads it
 //! (openshift/origin `pkg/test/extensions/binary.go` at 0001afe0:
-//! `TestBinary.Info`, `ListTests`, `RunTests`, `ListImages`).
+//! `TestBinary.Info` :239-263, `ListTests` :292-316, `RunTests` :339-395,
+//! `ListImages` :405-412).
 //! `run-test` runs against a loopback stand-in for an API server, so the
 //! scenarios go through the real run path and kube target.
 
@@ -66,10 +67,13 @@ fn origin_info_json(stdout: &str) -> Value {
     serde_json::from_str(&stdout[begins..=ends]).unwrap()
 }
 
-/// origin's `ListTests`/`RunTests` line rule: only lines that start with `{`.
+/// origin's `ListTests`/`RunTests` line rule: only lines that start with `{`,
+/// read with `ReadString('\n')` until EOF, so a last line without its
+/// newline is never read (binary.go:300-304): only whole lines count here.
 fn origin_lines(stdout: &str) -> Vec<Value> {
     stdout
-        .lines()
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()

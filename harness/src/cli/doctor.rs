@@ -74,13 +74,30 @@ pods:
     ),
 ];
 
-fn probes() -> Result<Vec<Scenario>, CliError> {
+/// On OpenShift with restricted-v3, a user-namespaced pod is ready only when
+/// it pins that SCC (the restricted-v3 row says why): the probe does what
+/// such a pod must, so `ready` answers for pods written the platform's way.
+const PIN_RESTRICTED_V3: (&str, &str) = (
+    "metadata: {name: doctor-userns}",
+    "metadata: {name: doctor-userns, annotations: {openshift.io/required-scc: restricted-v3}}",
+);
+
+fn probes(facts: &crate::facts::Facts) -> Result<Vec<Scenario>, CliError> {
+    let pin = facts
+        .openshift
+        .as_ref()
+        .is_some_and(|os| os.sccs.iter().any(|s| s.name == "restricted-v3"));
     PROBES
         .iter()
         .map(|(id, text)| {
+            let text = if pin {
+                text.replace(PIN_RESTRICTED_V3.0, PIN_RESTRICTED_V3.1)
+            } else {
+                text.to_string()
+            };
             let file =
                 Path::new("doctor").join(format!("{}.yaml", id.trim_start_matches("doctor/")));
-            let spec = crate::scenario::load::load_str(&file, text).map_err(|e| {
+            let spec = crate::scenario::load::load_str(&file, &text).map_err(|e| {
                 CliError::Usage(format!(
                     "built-in probe {id}: {}",
                     e.iter()
@@ -106,18 +123,18 @@ impl crate::progress::Progress for Silent {}
 
 pub fn doctor(args: DoctorArgs) -> Result<Status, CliError> {
     args.target.check()?;
-    let probes = if args.no_probes {
-        Vec::new()
-    } else {
-        probes()?
-    };
     let rt = crate::cli::runtime()?;
     let result = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;
         let facts = target.facts().await?;
-        Ok::<_, CliError>((target, facts))
+        let probes = if args.no_probes {
+            Vec::new()
+        } else {
+            probes(&facts)?
+        };
+        Ok::<_, CliError>((target, facts, probes))
     });
-    let result = result.map(|(target, facts)| {
+    let result = result.map(|(target, facts, probes)| {
         let target: Arc<dyn crate::targets::Target> = Arc::from(target);
         let run_id = runner::new_run_id();
         let interrupted = Arc::new(AtomicBool::new(false));
@@ -167,4 +184,36 @@ pub fn doctor(args: DoctorArgs) -> Result<Status, CliError> {
         crate::cli::print_stdout(&doctor::table(&facts.label(), &rows, ready));
     }
     Ok(if ready { Status::Ok } else { Status::Failed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts_of(fixture: &str) -> crate::facts::Facts {
+        let v: serde_json::Value = serde_json::from_str(fixture).unwrap();
+        serde_json::from_value(v["environment"].clone()).unwrap()
+    }
+
+    fn pinned(probes: &[Scenario]) -> bool {
+        let p = probes.iter().find(|p| p.id == "doctor/host-users-false");
+        serde_json::to_string(&p.unwrap().spec.pods[0].pod)
+            .unwrap()
+            .contains("openshift.io/required-scc")
+    }
+
+    #[test]
+    fn the_user_namespace_probe_pins_restricted_v3_where_it_exists() {
+        let openshift = facts_of(include_str!(
+            "../diagnose/fixtures/openshift-unpinned-restricted-v2.json"
+        ));
+        assert!(pinned(&probes(&openshift).unwrap()));
+        let mut without = openshift.clone();
+        if let Some(os) = without.openshift.as_mut() {
+            os.sccs.retain(|s| s.name != "restricted-v3");
+        }
+        assert!(!pinned(&probes(&without).unwrap()));
+        let node = facts_of(include_str!("../diagnose/fixtures/crio-hidden-subids.json"));
+        assert!(!pinned(&probes(&node).unwrap()));
+    }
 }

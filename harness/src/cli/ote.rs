@@ -7,16 +7,19 @@
 //! (each type below cites its file and lines). How origin invokes and parses
 //! (openshift/origin `pkg/test/extensions/binary.go`, read at
 //! 0001afe05741f24bb22b7497f7988af5948ffcf0):
-//! - `info`: JSON from the first line starting with `{` to the last `}` of
-//!   stdout (`TestBinary.Info`);
+//! - `info`: JSON from the first line starting with `{` (after trimming) to
+//!   the last `}` of stdout (`TestBinary.Info`, binary.go:239-263);
 //! - `list -o jsonl` plus its environment flags: every stdout line starting
-//!   with `{` is one spec (`TestBinary.ListTests`);
+//!   with `{` is one spec; a last line without its newline is dropped
+//!   (`TestBinary.ListTests`, binary.go:292-316);
 //! - `run-test -n NAME… -o jsonl`: every line starting with `{` is one
-//!   result; a result for a name not asked for is failed, a name without a
-//!   result is failed ("external binary did not produce a result"), and the
-//!   exit code is ignored (`TestBinary.RunTests`);
+//!   result; a result for a name not asked for is failed (binary.go:373-376),
+//!   a name without a result is failed ("external binary did not produce a
+//!   result", binary.go:385-395), and the exit code is ignored
+//!   (binary.go:351) (`TestBinary.RunTests`);
 //! - `images`: stdout is unmarshalled as it is, a JSON array
-//!   (`TestBinary.ListImages`), so nothing else may be printed there.
+//!   (`TestBinary.ListImages`, binary.go:405-412), so nothing else may be
+//!   printed there; `type Image` is binary.go:151-156.
 //!
 //! Logs and progress go to stderr; stdout carries only the JSON.
 
@@ -106,7 +109,7 @@ pub struct Suite {
 }
 
 /// `extension.Image` (pkg/extension/types.go:86-94), as origin reads it
-/// (binary.go, `type Image`).
+/// (binary.go:151-156 at 0001afe0, `type Image`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Image {
     pub index: i64,

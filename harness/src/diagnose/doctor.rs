@@ -364,6 +364,41 @@ pub fn rows(catalog: &[Entry], facts: &Facts, probes: &[ScenarioResult]) -> Vec<
         ),
     }
 
+    // Pod Security judges every pod of a cluster; restricted relaxes
+    // runAsNonRoot for hostUsers: false pods only with this gate (built in
+    // from 1.35). A node target has no admission, so no row.
+    if facts.kubernetes.is_some() && !facts.kubelet_emulated {
+        let gate = "UserNamespacesPodSecurityStandards";
+        let known = facts.feature_gates.get(gate).copied().or_else(|| {
+            facts
+                .kubernetes
+                .as_ref()
+                .and_then(|v| crate::requirements::default_gate(gate, v))
+        });
+        match known {
+            Some(true) => t.add(
+                "Pod Security",
+                RowStatus::Ok,
+                "restricted admits root inside a hostUsers: false pod (UserNamespacesPodSecurityStandards)"
+                    .into(),
+                None,
+            ),
+            Some(false) => t.add(
+                "Pod Security",
+                RowStatus::Warn,
+                "restricted refuses root inside a hostUsers: false pod (UserNamespacesPodSecurityStandards off): the namespace needs baseline, or the pod a non-root uid"
+                    .into(),
+                Some("pod-security-refuses-after-scc"),
+            ),
+            None => t.add(
+                "Pod Security",
+                RowStatus::Unknown,
+                "UserNamespacesPodSecurityStandards not known".into(),
+                None,
+            ),
+        }
+    }
+
     if let Some(os) = &facts.openshift {
         let version = os
             .version

@@ -673,6 +673,28 @@ mod doctor_rows {
     }
 
     #[test]
+    fn the_pod_security_row_follows_the_relaxation_gate() {
+        let f = fixture("openshift-unpinned-restricted-v2");
+        let rows = rows(&catalog(), &f.environment, &[]);
+        assert_eq!(status_of(&rows, "Pod Security"), (RowStatus::Ok, None));
+        let mut off = f.environment.clone();
+        off.feature_gates
+            .insert("UserNamespacesPodSecurityStandards".into(), false);
+        let rows = crate::diagnose::doctor::rows(&catalog(), &off, &[]);
+        assert_eq!(
+            status_of(&rows, "Pod Security"),
+            (
+                RowStatus::Warn,
+                Some("pod-security-refuses-after-scc".into())
+            )
+        );
+        // A node has no admission: no row.
+        let node = fixture("crio-hidden-subids");
+        let rows = crate::diagnose::doctor::rows(&catalog(), &node.environment, &[]);
+        assert!(rows.iter().all(|r| r.check != "Pod Security"), "{rows:?}");
+    }
+
+    #[test]
     fn openshift_rows_say_whether_restricted_v3_must_be_pinned() {
         let f = fixture("openshift-unpinned-restricted-v2");
         let rows = rows(&catalog(), &f.environment, &[]);

@@ -15,6 +15,7 @@
 #[path = "../support/absent.rs"]
 mod absent;
 mod cluster;
+mod in_cluster;
 #[path = "../support/predicted.rs"]
 mod predicted;
 
@@ -543,12 +544,72 @@ fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
             let broken = broken_diagnosed(&c.kubeconfig(), &out, &["unpinned-host-users.yaml"]);
             let _ = std::fs::remove_dir_all(&out);
             let doctor = doctor_reports_sccs(&c.kubeconfig(), "5.0", "tied with restricted-v2")?;
+            let ote = ote_run_test_three(&c.kubeconfig(), &plain)?;
+            let inside = in_cluster::phase(&c.kubeconfig(), state, &plain.json)?;
             Ok(format!(
-                "{}; without --node-evidence: {}; {}; {doctor}",
+                "{}; without --node-evidence: {}; {}; {doctor}; {ote}; {inside}",
                 run.summary, plain.summary, broken?
             ))
         })
     })
+}
+
+/// `ote run-test` of three scenario names, as origin invokes an extension
+/// (KUBECONFIG in the environment, `-n` per name, `-o jsonl`): one result
+/// line each, `result` as the outside run of the same scenarios judged them.
+fn ote_run_test_three(kubeconfig: &Path, outside: &Run) -> Result<String, String> {
+    let results = outside.json["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let status = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["id"] == id)
+            .and_then(|r| r["verdict"]["status"].as_str())
+            .map(str::to_string)
+    };
+    // Two that run pods and one that skips on this cluster.
+    let ids = [
+        "host-users/aligned-range",
+        "openshift-scc/restricted-v2-uid-from-namespace",
+        "containerd/no-user-namespace",
+    ];
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_userns-e2e"));
+    cmd.args(["ote", "run-test", "-o", "jsonl"])
+        .env("KUBECONFIG", kubeconfig);
+    for id in ids {
+        cmd.args(["-n", &format!("[sig-node][userns-e2e] {id}")]);
+    }
+    let o = cmd.output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["name"].is_string() && v["result"].is_string())
+        .collect();
+    let mut seen = Vec::new();
+    for id in ids {
+        let name = format!("[sig-node][userns-e2e] {id}");
+        let want = match status(id).as_deref() {
+            Some("pass") => "passed",
+            Some("skip") => "skipped",
+            Some("fail") | Some("error") => "failed",
+            other => return Err(format!("{id}: the outside run has {other:?}")),
+        };
+        let got: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["name"] == name.as_str())
+            .collect();
+        if got.len() != 1 || got[0]["result"] != want {
+            return Err(format!(
+                "ote run-test: want one line for {name} with result {want}, got {got:?}\nstdout:\n{stdout}\nstderr:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+        seen.push(want);
+    }
+    Ok(format!("ote run-test of 3 names: {}", seen.join(", ")))
 }
 
 /// Without a host view the host uid is reported as not checked, and the rest
@@ -854,6 +915,18 @@ fn doctor_reports_sccs(kubeconfig: &Path, version: &str, v3: &str) -> Result<Str
     let v3seen = v3row["observed"].as_str().unwrap_or("");
     if !v3seen.contains(v3) {
         return Err(format!("restricted-v3 row {v3seen:?}, want {v3:?}"));
+    }
+    // Where restricted-v3 exists the probe pins it, as such pods must: with
+    // a kubelet it runs (on the control plane it cannot: unknown).
+    if let Some(probe) = row("probe host-users-false") {
+        let status = probe["status"].as_str().unwrap_or("");
+        if v3.contains("restricted-v2") && !matches!(status, "ok" | "unknown") {
+            return Err(format!("the pinned hostUsers: false probe: {probe}"));
+        }
+    }
+    let pod_security = row("Pod Security").ok_or_else(|| format!("no Pod Security row: {text}"))?;
+    if pod_security["status"] == "unknown" {
+        return Err(format!("Pod Security row: {pod_security}"));
     }
     Ok(format!(
         "doctor (exit {:?}): OpenShift {observed:?}; restricted-v3 {v3seen:?}",

@@ -355,7 +355,15 @@ impl KubeTarget {
                 .await
                 {
                     Ok(Ok(Some(ns))) => read(&ns),
-                    _ => None,
+                    // A refused watch is not "no range": say what was refused
+                    // (found in-cluster with a ClusterRole lacking `watch`).
+                    Ok(Err(e)) => {
+                        return Err(TargetError::scenario_by(
+                            "watching the namespace until OpenShift sets its uid range",
+                            e,
+                        ))
+                    }
+                    Ok(Ok(None)) | Err(_) => None,
                 }
             }
         };
