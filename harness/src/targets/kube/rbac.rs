@@ -33,7 +33,7 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         group: "",
         resource: "namespaces",
-        verbs: &["create", "delete", "get", "list"],
+        verbs: &["create", "delete", "get", "list", "watch"],
         names: &[],
         calls: &[
             "retry(\"create namespace\"",
@@ -41,8 +41,9 @@ pub const PERMISSIONS: &[Permission] = &[
             "api: Api<Namespace>",
             ".get(name)",
             ".list(&ListParams::default().labels(",
+            "await_condition(api, name, cond)",
         ],
-        why: "one labelled namespace per scenario, its uid range read back, deleted after; cleanup and Ctrl-C list the run's",
+        why: "one labelled namespace per scenario, its uid range read back (and watched for until OpenShift assigns it), deleted after; cleanup and Ctrl-C list the run's",
     },
     Permission {
         group: "",
