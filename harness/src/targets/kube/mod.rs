@@ -151,6 +151,30 @@ pub async fn connect(c: &KubeConnect) -> Result<Box<dyn Target>, TargetError> {
     )?))
 }
 
+/// Which kind of cluster, by the API groups it serves: it decides where the
+/// OpenShift facts are read, and so which rules of [`rbac`] a run needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Kubernetes,
+    /// OpenShift with ClusterVersion (`config.openshift.io`).
+    OpenShift,
+    /// OpenShift's SCCs without ClusterVersion: MicroShift.
+    MicroShift,
+}
+
+impl Platform {
+    pub fn of(api_groups: &[String]) -> Platform {
+        let serves = |name: &str| api_groups.iter().any(|g| g == name);
+        if serves("config.openshift.io") {
+            Platform::OpenShift
+        } else if serves("security.openshift.io") {
+            Platform::MicroShift
+        } else {
+            Platform::Kubernetes
+        }
+    }
+}
+
 /// The runtime family and version from a node's `containerRuntimeVersion`
 /// (`cri-o://1.33.2`).
 pub fn runtime_of(node: &Node) -> Option<RuntimeFacts> {
@@ -194,13 +218,10 @@ pub fn facts_of(
     openshift_version: Option<&str>,
 ) -> Facts {
     let kubernetes = Version::parse(version);
-    let openshift = api_groups
-        .iter()
-        .any(|g| g == "security.openshift.io" || g == "config.openshift.io")
-        .then(|| OpenShiftFacts {
-            version: openshift_version.and_then(Version::parse),
-            sccs: Vec::new(),
-        });
+    let openshift = (Platform::of(api_groups) != Platform::Kubernetes).then(|| OpenShiftFacts {
+        version: openshift_version.and_then(Version::parse),
+        sccs: Vec::new(),
+    });
     let sends_node = kubernetes
         .as_ref()
         .and_then(|v| crate::requirements::default_gate("UserNamespacesSupport", v));
@@ -984,35 +1005,37 @@ impl Target for KubeTarget {
                 Vec::new()
             }
         };
-        let openshift_version = if groups.iter().any(|g| g == "config.openshift.io") {
-            let gvk =
-                kube::api::GroupVersionKind::gvk("config.openshift.io", "v1", "ClusterVersion");
-            let ar = kube::api::ApiResource::from_gvk(&gvk);
-            let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &ar);
-            match api.get("version").await {
-                Ok(cv) => cv
-                    .data
-                    .pointer("/status/desired/version")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                Err(e) => {
-                    missing.push(unreadable("ClusterVersion", &e));
-                    None
+        let openshift_version = match Platform::of(&groups) {
+            Platform::OpenShift => {
+                let gvk =
+                    kube::api::GroupVersionKind::gvk("config.openshift.io", "v1", "ClusterVersion");
+                let ar = kube::api::ApiResource::from_gvk(&gvk);
+                let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &ar);
+                match api.get("version").await {
+                    Ok(cv) => cv
+                        .data
+                        .pointer("/status/desired/version")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string),
+                    Err(e) => {
+                        missing.push(unreadable("ClusterVersion", &e));
+                        None
+                    }
                 }
             }
-        } else if groups.iter().any(|g| g == "security.openshift.io") {
-            // MicroShift has no ClusterVersion: its version is in this ConfigMap.
-            let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
-                Api::namespaced(self.client.clone(), "kube-public");
-            match cms.get("microshift-version").await {
-                Ok(cm) => cm.data.and_then(|d| d.get("version").cloned()),
-                Err(e) => {
-                    missing.push(unreadable("ConfigMap kube-public/microshift-version", &e));
-                    None
+            Platform::MicroShift => {
+                // MicroShift has no ClusterVersion: its version is in this ConfigMap.
+                let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+                    Api::namespaced(self.client.clone(), "kube-public");
+                match cms.get("microshift-version").await {
+                    Ok(cm) => cm.data.and_then(|d| d.get("version").cloned()),
+                    Err(e) => {
+                        missing.push(unreadable("ConfigMap kube-public/microshift-version", &e));
+                        None
+                    }
                 }
             }
-        } else {
-            None
+            Platform::Kubernetes => None,
         };
         let mut facts = facts_of(
             &self.options.server,
