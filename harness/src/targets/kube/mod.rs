@@ -7,6 +7,7 @@ mod access;
 pub mod exec;
 pub mod identity;
 pub mod node_evidence;
+pub mod preflight;
 pub mod rbac;
 pub mod settle;
 
@@ -46,6 +47,10 @@ pub struct KubeConnect {
     pub kubeconfig: Option<std::path::PathBuf>,
     pub context: Option<String>,
     pub options: KubeOptions,
+    /// Ask the API server, before anything runs, whether the harness's own
+    /// identity has every rule a run needs ([`preflight`]); not for
+    /// `cleanup`, which only lists and deletes namespaces.
+    pub check_permissions: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,6 +77,9 @@ pub struct KubeTarget {
     client: Client,
     exec: Arc<dyn PodExec>,
     options: KubeOptions,
+    /// What the permission check on connecting left for the facts: rules
+    /// the run goes on without, or why none were checked.
+    permission_notes: Vec<String>,
 }
 
 /// The ServiceAccount token file kube-rs's in-cluster config reads.
@@ -140,15 +148,26 @@ pub async fn connect(c: &KubeConnect) -> Result<Box<dyn Target>, TargetError> {
             )))
         }
     }
+    let permission_notes = if c.check_permissions {
+        // Unlisted groups make it plain Kubernetes here as in the facts,
+        // which name what could not be read.
+        let platform = match client.list_api_groups().await {
+            Ok(g) => Platform::of(&g.groups.into_iter().map(|g| g.name).collect::<Vec<_>>()),
+            Err(_) => Platform::Kubernetes,
+        };
+        preflight::check(&client, platform).await.map_err(|e| {
+            TargetError::unusable_by(format!("the harness's permissions on {server}"), e)
+        })?
+    } else {
+        Vec::new()
+    };
     let options = KubeOptions {
         server,
         ..c.options.clone()
     };
-    Ok(Box::new(KubeTarget::new(
-        clients,
-        Arc::new(exec::WebSocketExec),
-        options,
-    )?))
+    let mut target = KubeTarget::new(clients, Arc::new(exec::WebSocketExec), options)?;
+    target.permission_notes = permission_notes;
+    Ok(Box::new(target))
 }
 
 /// Which kind of cluster, by the API groups it serves: it decides where the
@@ -303,6 +322,7 @@ impl KubeTarget {
             client,
             exec,
             options,
+            permission_notes: Vec::new(),
         })
     }
 
@@ -989,7 +1009,7 @@ impl Target for KubeTarget {
                 e,
             )
         })?;
-        let mut missing = Vec::new();
+        let mut missing = self.permission_notes.clone();
         let nodes: Api<Node> = Api::all(self.client.clone());
         let nodes = match nodes.list(&ListParams::default()).await {
             Ok(l) => l.items,
