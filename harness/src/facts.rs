@@ -243,9 +243,18 @@ pub struct Facts {
     pub kubelet_ids: Option<KubeletIdRange>,
     /// Facts the target could not read, each naming what and why (e.g. a
     /// 403 listing nodes): requirements on them then skip, and the run says so.
+    /// Also the target's own permissions the run goes on without
+    /// (`may not get nodes/proxy — …`), or why they were not checked
+    /// (`permissions not checked: …`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<String>,
 }
+
+/// How an entry of [`Facts::unreadable`] begins when it names a permission
+/// of the target's own identity that the run goes on without.
+pub const MISSING_PERMISSION: &str = "may not ";
+/// How it begins when the target could not check its permissions.
+pub const PERMISSIONS_UNCHECKED: &str = "permissions not checked: ";
 
 impl Facts {
     /// The facts one scenario runs under: where the harness plays the
@@ -260,11 +269,48 @@ impl Facts {
         facts
     }
 
+    /// What the run warns of for each entry of `unreadable` (on stderr and
+    /// in the reports).
+    pub fn warnings(&self) -> Vec<String> {
+        self.unreadable
+            .iter()
+            .map(|u| {
+                if u.starts_with(MISSING_PERMISSION) || u.starts_with(PERMISSIONS_UNCHECKED) {
+                    // A permission note already says what it means for the run.
+                    u.clone()
+                } else {
+                    format!("could not read {u}; requirements on it will skip")
+                }
+            })
+            .collect()
+    }
+
     /// A one-line label for reports: `containerd 2.1.9 (local)`.
     pub fn label(&self) -> String {
         match &self.runtime {
             Some(r) => format!("{} ({})", r.shown(), self.target),
             None => format!("unknown runtime ({})", self.target),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_permission_note_is_warned_as_it_is_and_a_fact_with_what_it_means() {
+        let mut f = crate::requirements::tests::crio_openshift("1.33.2");
+        f.unreadable = vec![
+            "nodes: forbidden (403)".into(),
+            "may not get nodes/proxy — the kubelet's gates; instead, x".into(),
+            "permissions not checked: SelfSubjectAccessReview: no such path (404)".into(),
+        ];
+        assert_eq!(
+            f.warnings(),
+            [
+                "could not read nodes: forbidden (403); requirements on it will skip",
+                "may not get nodes/proxy — the kubelet's gates; instead, x",
+                "permissions not checked: SelfSubjectAccessReview: no such path (404)",
+            ]
+        );
     }
 }

@@ -34,8 +34,27 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// (group, resource, verb, resourceNames) of every rule, one per verb.
-type Grant = (String, String, String, Vec<String>);
+/// (group, resource, verb, resourceName) of every rule, one per verb and
+/// name (`None`: every object), so that a rule may be split in the table by
+/// what the run needs and stay one rule in the file.
+type Grant = (String, String, String, Option<String>);
+
+/// Each verb × name of a rule.
+fn grants(group: &str, resource: &str, verbs: &[String], names: &[String]) -> Vec<Grant> {
+    let names: Vec<Option<String>> = if names.is_empty() {
+        vec![None]
+    } else {
+        names.iter().cloned().map(Some).collect()
+    };
+    verbs
+        .iter()
+        .flat_map(|v| {
+            names
+                .iter()
+                .map(move |n| (group.into(), resource.into(), v.clone(), n.clone()))
+        })
+        .collect()
+}
 
 #[test]
 fn clusterrole_is_exactly_the_kube_targets_permissions() {
@@ -53,30 +72,23 @@ fn clusterrole_is_exactly_the_kube_targets_permissions() {
             }
             continue;
         }
-        let mut names = strings(&rule["resourceNames"]);
-        names.sort();
+        let names = strings(&rule["resourceNames"]);
         for g in strings(&rule["apiGroups"]) {
             for r in strings(&rule["resources"]) {
-                for v in &verbs {
-                    assert!(
-                        in_file.insert((g.clone(), r.clone(), v.clone(), names.clone())),
-                        "{g}/{r} {v} twice"
-                    );
+                for grant in grants(&g, &r, &verbs, &names) {
+                    assert!(in_file.insert(grant.clone()), "{grant:?} twice");
                 }
             }
         }
     }
     let mut table: BTreeSet<Grant> = BTreeSet::new();
+    let owned = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     for p in PERMISSIONS {
-        let mut names: Vec<String> = p.names.iter().map(|s| s.to_string()).collect();
-        names.sort();
-        for v in p.verbs {
-            table.insert((
-                p.group.into(),
-                p.resource.into(),
-                v.to_string(),
-                names.clone(),
-            ));
+        for grant in grants(p.group, p.resource, &owned(p.verbs), &owned(p.names)) {
+            assert!(
+                table.insert(grant.clone()),
+                "{grant:?} in two rows of rbac.rs"
+            );
         }
     }
     let missing: Vec<_> = table.difference(&in_file).collect();
@@ -87,7 +99,11 @@ fn clusterrole_is_exactly_the_kube_targets_permissions() {
     );
     let urls: BTreeSet<(String, String)> = NON_RESOURCE_URLS
         .iter()
-        .flat_map(|(u, verbs, _)| verbs.iter().map(move |v| (u.to_string(), v.to_string())))
+        .flat_map(|u| {
+            u.verbs
+                .iter()
+                .map(move |v| (u.url.to_string(), v.to_string()))
+        })
         .collect();
     assert_eq!(urls_in_file, urls);
     // Wildcards are never least privilege.
@@ -121,8 +137,8 @@ fn every_rule_is_used_and_every_api_the_target_calls_has_a_rule() {
             );
         }
     }
-    for (url, _, _) in NON_RESOURCE_URLS {
-        assert!(src.contains(&format!("{url:?}")), "{url}");
+    for u in NON_RESOURCE_URLS {
+        assert!(src.contains(&format!("{:?}", u.url)), "{}", u.url);
     }
     // The API types the source uses: Api<T> (typed), and the dynamic ones by kind.
     let typed = regex::Regex::new(r"Api<(?:[a-z_0-9]+::)*([A-Za-z]+)>").unwrap();
@@ -137,8 +153,9 @@ fn every_rule_is_used_and_every_api_the_target_calls_has_a_rule() {
             .map(|c| format!("{}/{}", &c[1], &c[2])),
     );
     kinds.remove("DynamicObject");
-    // Each kind → the resource of its rule; `None`: made as the impersonated
-    // account, which every authenticated user may (system:basic-user).
+    // Each kind → the resource of its rule; `None`: a review of one's own
+    // access or identity, which every authenticated user may make
+    // (system:basic-user), as the scenario's account or the harness.
     let resource_of = |kind: &str| -> Option<(&str, &str)> {
         match kind {
             "Namespace" => Some(("", "namespaces")),
@@ -154,7 +171,7 @@ fn every_rule_is_used_and_every_api_the_target_calls_has_a_rule() {
             "config.openshift.io/ClusterVersion" => {
                 Some(("config.openshift.io", "clusterversions"))
             }
-            "SelfSubjectAccessReview" => None,
+            "SelfSubjectAccessReview" | "SelfSubjectReview" => None,
             other => panic!(
                 "targets/kube uses the API type {other}: add its rule to rbac.rs and deploy/clusterrole.yaml"
             ),
@@ -192,6 +209,13 @@ fn bindable_roles_are_the_roles_the_suite_binds() {
     }
     let table: BTreeSet<String> = BINDABLE_ROLES.iter().map(|s| s.to_string()).collect();
     assert_eq!(bound, table);
+    // The rules that allow binding them name exactly these.
+    let granted: BTreeSet<String> = PERMISSIONS
+        .iter()
+        .filter(|p| p.resource == "clusterroles" && p.verbs.contains(&"bind"))
+        .flat_map(|p| p.names.iter().map(|n| n.to_string()))
+        .collect();
+    assert_eq!(granted, table);
 }
 
 /// `userns-e2e` + args through the real parser and the checks the command

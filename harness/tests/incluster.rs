@@ -27,6 +27,26 @@ fn run(args: &[&str], env: &[(&str, &Path)]) -> Output {
 /// A scenario that the stand-in cluster (no nodes, no CRI-O) skips.
 const SKIPPED: &str = "annotation/auto-keep-id";
 
+/// `run --target kube` on `api` for `scenario` alone, with `flags`: the
+/// output and the JSON results as written (`None`: none were).
+fn run_kube(api: &fake_api::FakeApi, scenario: &str, flags: &[&str]) -> (Output, Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = api.kubeconfig(dir.path());
+    let json = dir.path().join("results.json");
+    let mut args = vec![
+        "--target",
+        "kube",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    args.extend(["scenarios", scenario, "--exact"]);
+    let o = run(&args, &[]);
+    (o, std::fs::read_to_string(&json).ok())
+}
+
 #[test]
 fn out_writes_every_report_into_the_folder() {
     let api = fake_api::FakeApi::start();
@@ -162,6 +182,8 @@ fn sonobuoy_refuses_a_junit_outside_its_results_folder() {
 /// refusal it got (verb and resource, the server's words) where it matters,
 /// instead of failing scenarios for another reason: here the rules the run
 /// reaches on a cluster without nodes (facts: nodes; a scenario: namespaces).
+/// This server answers no SelfSubjectAccessReview, so the check on
+/// connecting is skipped (and says so) and the 403s are what names the rule.
 #[test]
 fn a_missing_rule_is_named_with_the_403_it_caused() {
     use userns_e2e::targets::kube::rbac::PERMISSIONS;
@@ -189,29 +211,146 @@ fn a_missing_rule_is_named_with_the_403_it_caused() {
             verb,
             resource,
         }));
-        let dir = tempfile::tempdir().unwrap();
-        let kc = api.kubeconfig(dir.path());
-        let json = dir.path().join("results.json");
-        let o = run(
-            &[
-                "--target",
-                "kube",
-                "--kubeconfig",
-                kc.to_str().unwrap(),
-                "--json",
-                json.to_str().unwrap(),
-                "scenarios",
-                scenario,
-                "--exact",
-            ],
-            &[],
-        );
+        let (o, results) = run_kube(&api, scenario, &[]);
         let stderr = String::from_utf8_lossy(&o.stderr);
-        let results = std::fs::read_to_string(&json).unwrap_or_default();
+        let results = results.unwrap_or_default();
         let named = format!("cannot {verb} resource \\\"{resource}\\\"");
         assert!(
             stderr.contains(&named.replace('\\', "")) || results.contains(&named),
             "without {verb} {resource} the run should name it:\n{stderr}\n{results}"
         );
+        let unchecked = "permissions not checked: SelfSubjectAccessReview: the fake API server has no /apis/authorization.k8s.io/v1/selfsubjectaccessreviews (404)";
+        assert!(
+            stderr.contains(&format!("warning: {unchecked}\n")),
+            "{stderr}"
+        );
+        assert!(results.contains(unchecked), "{results}");
     }
+}
+
+/// The rules a run on this stand-in (plain Kubernetes: it serves no API
+/// group) cannot go without, as the fake authorizer spells them.
+fn required_here() -> Vec<(&'static str, &'static str)> {
+    use userns_e2e::targets::kube::preflight::{questions, Object};
+    use userns_e2e::targets::kube::Platform;
+    questions()
+        .into_iter()
+        .filter(|q| q.need.required_on(Platform::Kubernetes))
+        .map(|q| match q.object {
+            Object::Resource { resource, .. } => (q.verb, resource),
+            Object::Url(url) => (q.verb, url),
+        })
+        .collect()
+}
+
+/// A run as an identity without `list nodes` stops at connecting (exit 3),
+/// naming the rule, who lacks it and how to grant it; no scenario ran.
+#[test]
+fn a_missing_rule_the_run_needs_stops_it_before_any_scenario() {
+    let api = fake_api::FakeApi::reviewing(fake_api::Authorizer {
+        denied: vec![("list", "nodes")],
+    });
+    let (o, results) = run_kube(&api, "host-users/host-pid-refused", &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} lacks permissions the run needs:\n  may not list nodes — runtime, version, kernel and runtime handlers of the nodes (facts)\nfix: apply deploy/clusterrole.yaml", fake_api::USER)),
+        "{stderr}"
+    );
+    // Nothing was made and nothing judged.
+    let posts: Vec<String> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("POST ") && !r.contains("selfsubject"))
+        .collect();
+    assert!(posts.is_empty(), "{posts:?}");
+    assert_eq!(results, None);
+}
+
+/// Every missing rule is named at once, so one fix grants them all; a
+/// missing rule the run could do without is listed apart.
+#[test]
+fn every_missing_rule_is_named_at_once() {
+    let mut denied = required_here();
+    assert!(denied.len() > 15, "{denied:?}");
+    denied.push(("get", "nodes/proxy"));
+    let api = fake_api::FakeApi::reviewing(fake_api::Authorizer {
+        denied: denied.clone(),
+    });
+    let (o, _) = run_kube(&api, SKIPPED, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let (needed, also) = stderr
+        .split_once("\nalso missing, though the run could go on without them:\n")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    for (verb, resource) in &denied[..denied.len() - 1] {
+        let line = format!("\n  may not {verb} {resource}");
+        assert!(needed.contains(&line), "{line:?} not named:\n{stderr}");
+    }
+    assert!(also.starts_with("  may not get nodes/proxy — "), "{stderr}");
+    assert_eq!(
+        stderr.matches("\n  may not ").count(),
+        denied.len(),
+        "{stderr}"
+    );
+}
+
+/// Without `get nodes/proxy` the gates come from elsewhere: the run goes
+/// on, and says what it lacks on stderr (also with --quiet) and in the
+/// results' environment.
+#[test]
+fn a_missing_fallback_rule_is_warned_and_the_run_goes_on() {
+    let api = fake_api::FakeApi::reviewing(fake_api::Authorizer {
+        denied: vec![("get", "nodes/proxy")],
+    });
+    let (o, results) = run_kube(&api, SKIPPED, &["--quiet"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let warning = "may not get nodes/proxy — the kubelet's feature gates from its metrics, through the API server; instead, the gates are read from a server-side dry run, else the API server's metrics";
+    assert!(
+        stderr.lines().any(|l| l == format!("warning: {warning}")),
+        "{stderr}"
+    );
+    let results: serde_json::Value = serde_json::from_str(&results.unwrap()).unwrap();
+    // First, before what the stand-in could not tell (its gates).
+    assert_eq!(
+        results["environment"]["unreadable"][0], warning,
+        "{results}"
+    );
+    assert_eq!(results["results"][0]["verdict"]["status"], "skip");
+}
+
+/// `cleanup` lists and deletes namespaces only: it does not ask for the
+/// rules a run needs.
+#[test]
+fn cleanup_does_not_check_the_rules_of_a_run() {
+    let api = fake_api::FakeApi::reviewing(fake_api::Authorizer {
+        denied: vec![("list", "nodes")],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = api.kubeconfig(dir.path());
+    let o = Command::new(env!("CARGO_BIN_EXE_userns-e2e"))
+        .args(["cleanup", "--target", "kube", "--kubeconfig"])
+        .arg(&kc)
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("may not list nodes"), "{stderr}");
+    assert!(
+        !api.requests()
+            .iter()
+            .any(|r| r.contains("selfsubjectaccessreviews")),
+        "{:?}",
+        api.requests()
+    );
+    // It got as far as listing the run's namespaces.
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.starts_with("GET /api/v1/namespaces?")),
+        "{:?}",
+        api.requests()
+    );
 }

@@ -998,3 +998,69 @@ async fn a_forbidden_call_ends_the_scenario_with_the_servers_words() {
         .iter()
         .any(|s| s.method == Method::DELETE && s.uri.contains(NS)));
 }
+
+/// The path of SelfSubjectAccessReviews.
+const REVIEWS: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+
+/// A server that answers every SelfSubjectAccessReview with `status`
+/// (`Null`: none).
+fn reviewer(status: Value) -> (ClientFactory, Arc<Mutex<Vec<Seen>>>) {
+    let mut r = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "metadata": {}, "spec": {}});
+    if !status.is_null() {
+        r["status"] = status;
+    }
+    Fake::default()
+        .on(Method::POST, REVIEWS, vec![(201, r)])
+        .start()
+}
+
+/// The permission check asks as the harness itself (no impersonation
+/// headers), one review per verb and name of every rule; refusals of what
+/// the run needs are the error, without a name when the server does not
+/// say who the harness is; a review without a status leaves the check to
+/// the server's own 403s.
+#[tokio::test]
+async fn the_permission_check_asks_as_the_harness_and_degrades_without_answers() {
+    use userns_e2e::targets::kube::preflight;
+    use userns_e2e::targets::kube::Platform;
+    let (clients, seen) = reviewer(json!({"allowed": true}));
+    let client = clients(None).unwrap();
+    assert_eq!(
+        preflight::check(&client, Platform::OpenShift).await,
+        Ok(Vec::new())
+    );
+    let asked = seen.lock().unwrap().clone();
+    assert_eq!(asked.len(), preflight::questions().len());
+    assert!(asked
+        .iter()
+        .all(|s| s.uri.starts_with(REVIEWS) && s.user.is_none() && s.groups.is_empty()));
+    let sent: Vec<Value> = asked.iter().map(|s| s.body["spec"].clone()).collect();
+    for q in preflight::questions() {
+        let spec = serde_json::to_value(q.review().spec).unwrap();
+        assert!(sent.contains(&spec), "{spec} was not asked");
+    }
+
+    let (clients, _) = reviewer(json!({"allowed": false}));
+    let err = preflight::check(&clients(None).unwrap(), Platform::Kubernetes)
+        .await
+        .unwrap_err();
+    let needed = preflight::questions()
+        .iter()
+        .filter(|q| q.need.required_on(Platform::Kubernetes))
+        .count();
+    assert_eq!(err.identity, None);
+    assert_eq!(err.missing.len(), needed);
+    // nodes/proxy, pods/log and /metrics.
+    assert_eq!(err.also.len(), 3, "{:?}", err.also);
+    assert!(err
+        .to_string()
+        .starts_with("the harness's own identity lacks permissions the run needs:\n  may not create namespaces — "));
+
+    let (clients, _) = reviewer(Value::Null);
+    assert_eq!(
+        preflight::check(&clients(None).unwrap(), Platform::Kubernetes).await,
+        Ok(vec![
+            "permissions not checked: a SelfSubjectAccessReview came back without a status".into()
+        ])
+    );
+}

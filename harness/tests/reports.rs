@@ -277,6 +277,27 @@ fn warnings_of_a_passing_scenario_are_reported() {
     assert!(!case.contains("<failure"), "{case}");
 }
 
+/// What the target could not read or check (a permission it lacks, here)
+/// is in the summary and on the run page, not only in the JSON.
+#[test]
+fn target_warnings_are_in_the_summary_and_the_run_page() {
+    let mut r = sample();
+    r.environment.unreadable = vec![
+        "may not get nodes/proxy — the kubelet's gates; instead, the dry run".into(),
+        "nodes: forbidden (403)".into(),
+    ];
+    let md = markdown::render(&r);
+    assert!(
+        md.contains("\n- ⚠️ may not get nodes/proxy — the kubelet's gates; instead, the dry run\n- ⚠️ could not read nodes: forbidden (403); requirements on it will skip\n\n"),
+        "{md}"
+    );
+    let page = html::run_page(&r);
+    assert!(
+        page.contains("<tr><td>warning</td><td>may not get nodes/proxy — the kubelet&#39;s gates; instead, the dry run</td></tr>"),
+        "{page}"
+    );
+}
+
 #[test]
 fn html_run_page_snapshot() {
     let page = html::run_page(&sample_with_overlap());

@@ -15,7 +15,7 @@ pub fn cleanup(args: CleanupArgs) -> Result<Status, CliError> {
     };
     let rt = crate::cli::runtime()?;
     let removed = rt.block_on(async {
-        let target = target_args::connect(&args.target).await?;
+        let target = target_args::connect_to_clean(&args.target).await?;
         Ok::<_, CliError>(target.cleanup().await?)
     });
     args.target.stop_local_node();

@@ -249,8 +249,9 @@ pub fn execute(
     let run_id = runner::new_run_id();
     // The run id is the value of the userns-e2e.io/run label on everything this run makes.
     eprintln!("target: {} (run {run_id})", facts.label());
-    for what in &facts.unreadable {
-        eprintln!("warning: could not read {what}; requirements on it will skip");
+    // Not the progress line: these hold even with --quiet.
+    for line in facts.warnings() {
+        eprintln!("warning: {line}");
     }
     let interrupted = Arc::new(AtomicBool::new(false));
     let suite = Arc::new(Suite {

@@ -195,6 +195,7 @@ impl TargetArgs {
                     node_evidence: self.node_evidence,
                     ..KubeOptions::default()
                 },
+                check_permissions: true,
             }),
         })
     }
@@ -239,7 +240,17 @@ impl TargetArgs {
     }
 }
 
-/// Connects to the selected target.
+/// Connects to the selected target to run scenarios.
 pub async fn connect(args: &TargetArgs) -> Result<Box<dyn Target>, CliError> {
     Ok(targets::connect(args.options()?).await?)
+}
+
+/// Connects to the selected target to remove leftovers: on a cluster that
+/// lists and deletes namespaces only, so the rules a run needs are not asked.
+pub async fn connect_to_clean(args: &TargetArgs) -> Result<Box<dyn Target>, CliError> {
+    let mut options = args.options()?;
+    if let TargetOptions::Kube(k) = &mut options {
+        k.check_permissions = false;
+    }
+    Ok(targets::connect(options).await?)
 }

@@ -75,6 +75,14 @@ pub fn render(results: &RunResults) -> String {
         facts.push(format!("kernel {k}"));
     }
     let _ = writeln!(out, "{}\n", facts.join(" · "));
+    // What the target could not read or check: its facts are partial.
+    let warnings = env.warnings();
+    for w in &warnings {
+        let _ = writeln!(out, "- ⚠️ {}", crate::report::diagnoses::one_line(w));
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(out);
+    }
     let mut topics: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for r in &results.results {
         let t = topics

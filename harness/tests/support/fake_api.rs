@@ -4,7 +4,9 @@
 //! (so a scenario that must create something ends with the server's words).
 //! Every request's method and path is recorded. [`FakeApi::forbidding`]
 //! answers one kind of request as the RBAC authorizer does when a rule is
-//! missing (403, `… cannot <verb> resource "<resource>" …`).
+//! missing (403, `… cannot <verb> resource "<resource>" …`);
+//! [`FakeApi::reviewing`] answers the harness's SelfSubjectAccessReviews
+//! (and SelfSubjectReview) as an authorizer that lacks some rules would.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,6 +24,16 @@ pub struct Forbid {
     pub resource: &'static str,
 }
 
+/// The user the fake server knows every client as.
+pub const USER: &str = "system:serviceaccount:userns-e2e:userns-e2e";
+
+/// An authorizer that allows everything but `denied`: (verb, resource as
+/// RBAC spells it, `pods/exec`, or a non-resource path, `/metrics`).
+#[derive(Clone, Debug, Default)]
+pub struct Authorizer {
+    pub denied: Vec<(&'static str, &'static str)>,
+}
+
 pub struct FakeApi {
     pub url: String,
     requests: Arc<Mutex<Vec<String>>>,
@@ -30,12 +42,24 @@ pub struct FakeApi {
 }
 
 impl FakeApi {
+    /// No SelfSubjectAccessReview endpoint: the harness cannot check its
+    /// permissions here.
     pub fn start() -> FakeApi {
         FakeApi::forbidding(None)
     }
 
     /// A server that refuses `forbid` with RBAC's 403.
     pub fn forbidding(forbid: Option<Forbid>) -> FakeApi {
+        FakeApi::serve(forbid, None)
+    }
+
+    /// A server whose authorizer answers reviews as `authorizer` says.
+    #[allow(dead_code)] // not every test binary that includes this file reviews
+    pub fn reviewing(authorizer: Authorizer) -> FakeApi {
+        FakeApi::serve(None, Some(authorizer))
+    }
+
+    fn serve(forbid: Option<Forbid>, authorizer: Option<Authorizer>) -> FakeApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -47,8 +71,11 @@ impl FakeApi {
                     break;
                 }
                 if let Ok(s) = stream {
-                    let (seen, forbid) = (seen.clone(), forbid.clone());
-                    std::thread::spawn(move || answer(s, &seen, forbid.as_ref()));
+                    let (seen, forbid, authorizer) =
+                        (seen.clone(), forbid.clone(), authorizer.clone());
+                    std::thread::spawn(move || {
+                        answer(s, &seen, forbid.as_ref(), authorizer.as_ref())
+                    });
                 }
             }
         });
@@ -91,7 +118,41 @@ impl Drop for FakeApi {
     }
 }
 
-fn answer(mut s: TcpStream, seen: &Mutex<Vec<String>>, forbid: Option<&Forbid>) {
+/// The SelfSubjectAccessReview `body` asks for, answered by `authorizer`.
+fn review(body: &[u8], authorizer: &Authorizer) -> String {
+    let mut asked: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let spec = &asked["spec"];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let (verb, what) = match (
+        spec.get("resourceAttributes"),
+        spec.get("nonResourceAttributes"),
+    ) {
+        (Some(r), _) => {
+            let mut what = text(&r["resource"]);
+            if let Some(sub) = r["subresource"].as_str().filter(|s| !s.is_empty()) {
+                what = format!("{what}/{sub}");
+            }
+            (text(&r["verb"]), what)
+        }
+        (None, Some(n)) => (text(&n["verb"]), text(&n["path"])),
+        (None, None) => (String::new(), String::new()),
+    };
+    let allowed = !authorizer
+        .denied
+        .iter()
+        .any(|(v, w)| *v == verb && *w == what);
+    asked["status"] = serde_json::json!({"allowed": allowed});
+    asked["apiVersion"] = "authorization.k8s.io/v1".into();
+    asked["kind"] = "SelfSubjectAccessReview".into();
+    asked.to_string()
+}
+
+fn answer(
+    mut s: TcpStream,
+    seen: &Mutex<Vec<String>>,
+    forbid: Option<&Forbid>,
+    authorizer: Option<&Authorizer>,
+) {
     let mut reader = BufReader::new(s.try_clone().unwrap());
     loop {
         let mut line = String::new();
@@ -126,6 +187,12 @@ fn answer(mut s: TcpStream, seen: &Mutex<Vec<String>>, forbid: Option<&Forbid>) 
             ("GET", "/version") => ("200 OK", r#"{"major":"1","minor":"33","gitVersion":"v1.33.2","gitCommit":"x","gitTreeState":"clean","buildDate":"2026-01-01T00:00:00Z","goVersion":"go1.24","compiler":"gc","platform":"linux/amd64"}"#.to_string()),
             ("GET", "/api/v1/nodes") => ("200 OK", r#"{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#.to_string()),
             ("GET", "/apis") => ("200 OK", r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#.to_string()),
+            ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") if authorizer.is_some() => {
+                ("201 Created", review(&body, authorizer.unwrap()))
+            }
+            ("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews") if authorizer.is_some() => {
+                ("201 Created", format!(r#"{{"kind":"SelfSubjectReview","apiVersion":"authentication.k8s.io/v1","metadata":{{}},"status":{{"userInfo":{{"username":"{USER}"}}}}}}"#))
+            }
             _ => ("404 Not Found", format!(r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"the fake API server has no {path}","reason":"NotFound","code":404}}"#)),
         };
         if write!(

@@ -141,6 +141,10 @@ pub fn run_page(results: &RunResults) -> String {
     if !kernels.is_empty() {
         facts.push(("kernel", kernels.join(", ")));
     }
+    // What the target could not read or check: its facts are partial.
+    for w in env.warnings() {
+        facts.push(("warning", w));
+    }
     facts.push((
         "run",
         format!(

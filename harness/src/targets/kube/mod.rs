@@ -7,6 +7,7 @@ mod access;
 pub mod exec;
 pub mod identity;
 pub mod node_evidence;
+pub mod preflight;
 pub mod rbac;
 pub mod settle;
 
@@ -46,6 +47,10 @@ pub struct KubeConnect {
     pub kubeconfig: Option<std::path::PathBuf>,
     pub context: Option<String>,
     pub options: KubeOptions,
+    /// Ask the API server, before anything runs, whether the harness's own
+    /// identity has every rule a run needs ([`preflight`]); not for
+    /// `cleanup`, which only lists and deletes namespaces.
+    pub check_permissions: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,6 +77,9 @@ pub struct KubeTarget {
     client: Client,
     exec: Arc<dyn PodExec>,
     options: KubeOptions,
+    /// What the permission check on connecting left for the facts: rules
+    /// the run goes on without, or why none were checked.
+    permission_notes: Vec<String>,
 }
 
 /// The ServiceAccount token file kube-rs's in-cluster config reads.
@@ -140,15 +148,50 @@ pub async fn connect(c: &KubeConnect) -> Result<Box<dyn Target>, TargetError> {
             )))
         }
     }
+    let permission_notes = if c.check_permissions {
+        // Unlisted groups make it plain Kubernetes here as in the facts,
+        // which name what could not be read.
+        let platform = match client.list_api_groups().await {
+            Ok(g) => Platform::of(&g.groups.into_iter().map(|g| g.name).collect::<Vec<_>>()),
+            Err(_) => Platform::Kubernetes,
+        };
+        preflight::check(&client, platform).await.map_err(|e| {
+            TargetError::unusable_by(format!("the harness's permissions on {server}"), e)
+        })?
+    } else {
+        Vec::new()
+    };
     let options = KubeOptions {
         server,
         ..c.options.clone()
     };
-    Ok(Box::new(KubeTarget::new(
-        clients,
-        Arc::new(exec::WebSocketExec),
-        options,
-    )?))
+    let mut target = KubeTarget::new(clients, Arc::new(exec::WebSocketExec), options)?;
+    target.permission_notes = permission_notes;
+    Ok(Box::new(target))
+}
+
+/// Which kind of cluster, by the API groups it serves: it decides where the
+/// OpenShift facts are read, and so which rules of [`rbac`] a run needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Kubernetes,
+    /// OpenShift with ClusterVersion (`config.openshift.io`).
+    OpenShift,
+    /// OpenShift's SCCs without ClusterVersion: MicroShift.
+    MicroShift,
+}
+
+impl Platform {
+    pub fn of(api_groups: &[String]) -> Platform {
+        let serves = |name: &str| api_groups.iter().any(|g| g == name);
+        if serves("config.openshift.io") {
+            Platform::OpenShift
+        } else if serves("security.openshift.io") {
+            Platform::MicroShift
+        } else {
+            Platform::Kubernetes
+        }
+    }
 }
 
 /// The runtime family and version from a node's `containerRuntimeVersion`
@@ -194,13 +237,10 @@ pub fn facts_of(
     openshift_version: Option<&str>,
 ) -> Facts {
     let kubernetes = Version::parse(version);
-    let openshift = api_groups
-        .iter()
-        .any(|g| g == "security.openshift.io" || g == "config.openshift.io")
-        .then(|| OpenShiftFacts {
-            version: openshift_version.and_then(Version::parse),
-            sccs: Vec::new(),
-        });
+    let openshift = (Platform::of(api_groups) != Platform::Kubernetes).then(|| OpenShiftFacts {
+        version: openshift_version.and_then(Version::parse),
+        sccs: Vec::new(),
+    });
     let sends_node = kubernetes
         .as_ref()
         .and_then(|v| crate::requirements::default_gate("UserNamespacesSupport", v));
@@ -282,6 +322,7 @@ impl KubeTarget {
             client,
             exec,
             options,
+            permission_notes: Vec::new(),
         })
     }
 
@@ -976,7 +1017,7 @@ impl Target for KubeTarget {
                 e,
             )
         })?;
-        let mut missing = Vec::new();
+        let mut missing = self.permission_notes.clone();
         let nodes: Api<Node> = Api::all(self.client.clone());
         let nodes = match nodes.list(&ListParams::default()).await {
             Ok(l) => l.items,
@@ -992,35 +1033,37 @@ impl Target for KubeTarget {
                 Vec::new()
             }
         };
-        let openshift_version = if groups.iter().any(|g| g == "config.openshift.io") {
-            let gvk =
-                kube::api::GroupVersionKind::gvk("config.openshift.io", "v1", "ClusterVersion");
-            let ar = kube::api::ApiResource::from_gvk(&gvk);
-            let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &ar);
-            match api.get("version").await {
-                Ok(cv) => cv
-                    .data
-                    .pointer("/status/desired/version")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                Err(e) => {
-                    missing.push(unreadable("ClusterVersion", &e));
-                    None
+        let openshift_version = match Platform::of(&groups) {
+            Platform::OpenShift => {
+                let gvk =
+                    kube::api::GroupVersionKind::gvk("config.openshift.io", "v1", "ClusterVersion");
+                let ar = kube::api::ApiResource::from_gvk(&gvk);
+                let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &ar);
+                match api.get("version").await {
+                    Ok(cv) => cv
+                        .data
+                        .pointer("/status/desired/version")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string),
+                    Err(e) => {
+                        missing.push(unreadable("ClusterVersion", &e));
+                        None
+                    }
                 }
             }
-        } else if groups.iter().any(|g| g == "security.openshift.io") {
-            // MicroShift has no ClusterVersion: its version is in this ConfigMap.
-            let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
-                Api::namespaced(self.client.clone(), "kube-public");
-            match cms.get("microshift-version").await {
-                Ok(cm) => cm.data.and_then(|d| d.get("version").cloned()),
-                Err(e) => {
-                    missing.push(unreadable("ConfigMap kube-public/microshift-version", &e));
-                    None
+            Platform::MicroShift => {
+                // MicroShift has no ClusterVersion: its version is in this ConfigMap.
+                let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+                    Api::namespaced(self.client.clone(), "kube-public");
+                match cms.get("microshift-version").await {
+                    Ok(cm) => cm.data.and_then(|d| d.get("version").cloned()),
+                    Err(e) => {
+                        missing.push(unreadable("ConfigMap kube-public/microshift-version", &e));
+                        None
+                    }
                 }
             }
-        } else {
-            None
+            Platform::Kubernetes => None,
         };
         let mut facts = facts_of(
             &self.options.server,
