@@ -171,6 +171,12 @@ pub fn decide(platform: Platform, refused: &[Question]) -> Decision {
                 .warnings
                 .push(format!("{}; instead, {instead}", q.refusal())),
             need if need.required_on(platform) => d.missing.push(q.refusal()),
+            // The shipped role serves OpenShift and MicroShift alike: on one
+            // of them, say that the other's rule is missing, and that this
+            // cluster does not need it. Plain Kubernetes never reads them.
+            _ if platform != Platform::Kubernetes => d
+                .warnings
+                .push(format!("{}; not needed on this cluster", q.refusal())),
             _ => {}
         }
     }
@@ -369,9 +375,17 @@ mod tests {
             decide(Platform::MicroShift, &both).missing,
             ["may not get configmaps \"microshift-version\" — MicroShift's version (it has no ClusterVersion)"]
         );
-        // The other platform's source is never read.
-        assert_eq!(decide(Platform::OpenShift, &[cm]), Decision::default());
-        assert_eq!(decide(Platform::MicroShift, &[cv]), Decision::default());
+        // The other platform's source is never read: named, not needed.
+        let named = |p, q: Question| {
+            let d = decide(p, &[q]);
+            assert!(d.missing.is_empty(), "{d:?}");
+            assert_eq!(
+                d.warnings,
+                [format!("{}; not needed on this cluster", q.refusal())]
+            );
+        };
+        named(Platform::OpenShift, cm);
+        named(Platform::MicroShift, cv);
         assert_eq!(decide(Platform::Kubernetes, &both), Decision::default());
     }
 
