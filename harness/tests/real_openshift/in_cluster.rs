@@ -211,27 +211,18 @@ impl Drop for ServiceRoute {
 /// Creates deploy/'s namespace, ServiceAccount, ClusterRole and binding as
 /// shipped; returns the ClusterRole's rules.
 async fn apply(client: &Client) -> Result<Vec<PolicyRule>, String> {
-    let pp = PostParams::default();
-    let ns: Namespace = typed("namespace.yaml")?;
-    Api::<Namespace>::all(client.clone())
-        .create(&pp, &ns)
-        .await
-        .map_err(|e| format!("namespace: {e}"))?;
-    let sa: ServiceAccount = typed("serviceaccount.yaml")?;
-    Api::<ServiceAccount>::namespaced(client.clone(), NS)
-        .create(&pp, &sa)
-        .await
-        .map_err(|e| format!("serviceaccount: {e}"))?;
-    let role: ClusterRole = typed("clusterrole.yaml")?;
-    Api::<ClusterRole>::all(client.clone())
-        .create(&pp, &role)
-        .await
-        .map_err(|e| format!("clusterrole: {e}"))?;
-    let binding: ClusterRoleBinding = typed("clusterrolebinding.yaml")?;
-    Api::<ClusterRoleBinding>::all(client.clone())
-        .create(&pp, &binding)
-        .await
-        .map_err(|e| format!("clusterrolebinding: {e}"))?;
+    create(&Api::<Namespace>::all(client.clone()), "namespace.yaml").await?;
+    create(
+        &Api::<ServiceAccount>::namespaced(client.clone(), NS),
+        "serviceaccount.yaml",
+    )
+    .await?;
+    let role = create(&Api::<ClusterRole>::all(client.clone()), "clusterrole.yaml").await?;
+    create(
+        &Api::<ClusterRoleBinding>::all(client.clone()),
+        "clusterrolebinding.yaml",
+    )
+    .await?;
     let rules = role.rules.unwrap_or_default();
     // The binding must be in force before the first Job asks.
     wait_review(client, &rules[0], true).await?;
@@ -522,12 +513,7 @@ async fn clean(client: &Client) -> Result<Vec<String>, String> {
     let mut left = Vec::new();
     loop {
         left.clear();
-        if namespaces
-            .get_opt(NS)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
+        if exists(&namespaces).await? {
             left.push(format!("namespace {NS}"));
         }
         let managed = namespaces
@@ -541,20 +527,10 @@ async fn clean(client: &Client) -> Result<Vec<String>, String> {
                 .filter_map(|n| n.metadata.name.clone())
                 .map(|n| format!("namespace {n}")),
         );
-        if Api::<ClusterRole>::all(client.clone())
-            .get_opt(NS)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
+        if exists(&Api::<ClusterRole>::all(client.clone())).await? {
             left.push(format!("clusterrole {NS}"));
         }
-        if Api::<ClusterRoleBinding>::all(client.clone())
-            .get_opt(NS)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
+        if exists(&Api::<ClusterRoleBinding>::all(client.clone())).await? {
             left.push(format!("clusterrolebinding {NS}"));
         }
         if left.is_empty() || start.elapsed() > Duration::from_secs(120) {
@@ -562,4 +538,23 @@ async fn clean(client: &Client) -> Result<Vec<String>, String> {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// Whether the object named like deploy/'s (`userns-e2e`) is still there.
+async fn exists<K>(api: &Api<K>) -> Result<bool, String>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    Ok(api.get_opt(NS).await.map_err(|e| e.to_string())?.is_some())
+}
+
+/// Creates deploy/`file` as it is shipped.
+async fn create<K>(api: &Api<K>, file: &str) -> Result<K, String>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let object: K = typed(file)?;
+    api.create(&PostParams::default(), &object)
+        .await
+        .map_err(|e| format!("deploy/{file}: {e}"))
 }
