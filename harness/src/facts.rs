@@ -153,6 +153,11 @@ pub struct NodeFacts {
     pub subuids: Option<BTreeMap<String, Vec<SubIdRange>>>,
     /// Subordinate gid ranges per user, from `/etc/subgid`, when readable.
     pub subgids: Option<BTreeMap<String, Vec<SubIdRange>>>,
+    /// The node's pod capacity (`status.capacity.pods`: the kubelet's
+    /// maxPods), when a cluster reports it: the kubelet's id range must hold
+    /// 65536 ids for each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pods: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -348,6 +348,7 @@ pub(crate) mod tests {
                 kernel: Some("6.18.44-fc".into()),
                 subuids: Some(subuids.clone()),
                 subgids: Some(subuids),
+                max_pods: None,
             }],
             sends_node_userns_mode: Some(true),
             kubelet_emulated: false,

@@ -146,6 +146,7 @@ pub fn sample() -> RunResults {
                 kernel: Some("6.18.44".into()),
                 subuids: None,
                 subgids: None,
+                max_pods: None,
             }],
             sends_node_userns_mode: Some(true),
             kubelet_emulated: false,

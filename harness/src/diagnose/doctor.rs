@@ -244,8 +244,14 @@ pub fn rows(catalog: &[Entry], facts: &Facts, probes: &[ScenarioResult]) -> Vec<
             {
                 problems.push("not aligned to 65536");
             }
-            if k.iter().map(|r| r.count).sum::<u64>() < IDS_PER_POD * MAX_PODS {
-                problems.push("smaller than 65536 × 110 pods");
+            let (max_pods, whose) = match node.and_then(|n| n.max_pods) {
+                Some(m) => (m, "the node's maxPods"),
+                None => (MAX_PODS, "the kubelet's default maxPods"),
+            };
+            let too_small;
+            if k.iter().map(|r| r.count).sum::<u64>() < IDS_PER_POD * max_pods {
+                too_small = format!("smaller than 65536 × {max_pods} pods ({whose})");
+                problems.push(&too_small);
             }
             let status = if problems.is_empty() {
                 RowStatus::Ok

@@ -610,6 +610,42 @@ mod doctor_rows {
     }
 
     #[test]
+    fn the_kubelet_range_must_hold_the_nodes_max_pods() {
+        use crate::facts::SubIdRange;
+        let mut env = fixture("crio-hidden-subids").environment;
+        let ids = |start: u64, pods: u64| {
+            vec![SubIdRange {
+                start: start * 65536,
+                count: pods * 65536,
+            }]
+        };
+        let node = &mut env.nodes[0];
+        node.subuids = Some(
+            [
+                ("containers".to_string(), ids(2, 100)),
+                ("kubelet".to_string(), ids(200, 110)),
+            ]
+            .into(),
+        );
+        let row = |env: &crate::facts::Facts| {
+            crate::diagnose::doctor::rows(&catalog(), env, &[])
+                .into_iter()
+                .find(|r| r.check == "subids kubelet")
+                .unwrap()
+        };
+        // 110 slots: the kubelet's default maxPods fits.
+        assert_eq!(row(&env).status, RowStatus::Ok, "{:?}", row(&env));
+        env.nodes[0].max_pods = Some(250);
+        let r = row(&env);
+        assert_eq!(r.status, RowStatus::Warn);
+        assert!(
+            r.observed
+                .contains("smaller than 65536 × 250 pods (the node's maxPods)"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
     fn a_failed_probe_is_a_row_with_its_diagnosis() {
         let f = fixture("crio-annotation-under-node-mode");
         let mut annotation = f.result.clone();

@@ -774,6 +774,8 @@ impl Target for CriTarget {
                 kernel,
                 subuids: node_subids(runtime_view::seen_by(pid, "etc/subuid")),
                 subgids: node_subids(runtime_view::seen_by(pid, "etc/subgid")),
+                // The emulated kubelet keeps the default (doctor assumes 110).
+                max_pods: None,
             }],
             // The harness plays a kubelet with UserNamespacesSupport on (the
             // default since Kubernetes 1.33) unless a scenario asks otherwise.

@@ -264,6 +264,12 @@ pub fn facts_of(
                     .map(|i| i.kernel_version.clone()),
                 subuids: None,
                 subgids: None,
+                max_pods: n
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.capacity.as_ref())
+                    .and_then(|c| c.get("pods"))
+                    .and_then(|q| q.0.parse().ok()),
             })
             .collect(),
         sends_node_userns_mode: sends_node,
