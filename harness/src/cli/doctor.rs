@@ -127,6 +127,10 @@ pub fn doctor(args: DoctorArgs) -> Result<Status, CliError> {
     let result = rt.block_on(async {
         let target = target_args::connect(&args.target).await?;
         let facts = target.facts().await?;
+        // As `run` does: the permissions it goes on without, on stderr.
+        for line in facts.warnings() {
+            eprintln!("warning: {line}");
+        }
         let probes = if args.no_probes {
             Vec::new()
         } else {
