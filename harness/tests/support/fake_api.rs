@@ -8,11 +8,12 @@
 //! [`FakeApi::reviewing`] answers the harness's SelfSubjectAccessReviews
 //! (and SelfSubjectReview) as an authorizer that lacks some rules would.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+#[path = "loopback.rs"]
+mod loopback;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+use loopback::{Loopback, Request, Response};
 
 /// A request the server refuses as RBAC would: `method` on paths starting
 /// with `path`, reported as `verb` on `resource`.
@@ -36,9 +37,7 @@ pub struct Authorizer {
 
 pub struct FakeApi {
     pub url: String,
-    requests: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    addr: std::net::SocketAddr,
+    server: Loopback,
 }
 
 impl FakeApi {
@@ -60,36 +59,16 @@ impl FakeApi {
     }
 
     fn serve(forbid: Option<Forbid>, authorizer: Option<Authorizer>) -> FakeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen, halt) = (requests.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if halt.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(s) = stream {
-                    let (seen, forbid, authorizer) =
-                        (seen.clone(), forbid.clone(), authorizer.clone());
-                    std::thread::spawn(move || {
-                        answer(s, &seen, forbid.as_ref(), authorizer.as_ref())
-                    });
-                }
-            }
-        });
+        let server = Loopback::start(move |r| answer(r, forbid.as_ref(), authorizer.as_ref()));
         FakeApi {
-            url: format!("http://{addr}"),
-            requests,
-            stop,
-            addr,
+            url: server.url.clone(),
+            server,
         }
     }
 
     /// `METHOD /path?query` of every request so far.
     pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        self.server.requests()
     }
 
     /// A kubeconfig for this server in `dir`.
@@ -109,13 +88,6 @@ pub fn kubeconfig_for(url: &str, dir: &Path) -> PathBuf {
     )
     .unwrap();
     kc
-}
-
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-    }
 }
 
 /// The SelfSubjectAccessReview `body` asks for, answered by `authorizer`.
@@ -147,63 +119,29 @@ fn review(body: &[u8], authorizer: &Authorizer) -> String {
     asked.to_string()
 }
 
-fn answer(
-    mut s: TcpStream,
-    seen: &Mutex<Vec<String>>,
-    forbid: Option<&Forbid>,
-    authorizer: Option<&Authorizer>,
-) {
-    let mut reader = BufReader::new(s.try_clone().unwrap());
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).map(|n| n == 0).unwrap_or(true) {
-            return;
+fn answer(r: &Request, forbid: Option<&Forbid>, authorizer: Option<&Authorizer>) -> Response {
+    let (method, path) = (r.method.as_str(), r.path());
+    let refused = forbid.filter(|f| f.method == method && path.starts_with(f.path));
+    let (status, body) = match (method, path) {
+        _ if refused.is_some() => {
+            let f = refused.unwrap();
+            ("403 Forbidden", format!(r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"{r} is forbidden: User \"system:serviceaccount:userns-e2e:userns-e2e\" cannot {v} resource \"{r}\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{{"kind":"{r}"}},"code":403}}"#, r = f.resource, v = f.verb))
         }
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
+        ("GET", "/version") => ("200 OK", r#"{"major":"1","minor":"33","gitVersion":"v1.33.2","gitCommit":"x","gitTreeState":"clean","buildDate":"2026-01-01T00:00:00Z","goVersion":"go1.24","compiler":"gc","platform":"linux/amd64"}"#.to_string()),
+        ("GET", "/api/v1/nodes") => ("200 OK", r#"{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#.to_string()),
+        ("GET", "/apis") => ("200 OK", r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#.to_string()),
+        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") if authorizer.is_some() => {
+            ("201 Created", review(&r.body, authorizer.unwrap()))
         }
-        let mut body = vec![0; length];
-        let _ = reader.read_exact(&mut body);
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or("").to_string();
-        let target = parts.next().unwrap_or("/").to_string();
-        seen.lock().unwrap().push(format!("{method} {target}"));
-        let path = target.split('?').next().unwrap_or("/");
-        let refused = forbid.filter(|f| f.method == method && path.starts_with(f.path));
-        let (status, body) = match (method.as_str(), path) {
-            _ if refused.is_some() => {
-                let f = refused.unwrap();
-                ("403 Forbidden", format!(r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"{r} is forbidden: User \"system:serviceaccount:userns-e2e:userns-e2e\" cannot {v} resource \"{r}\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{{"kind":"{r}"}},"code":403}}"#, r = f.resource, v = f.verb))
-            }
-            ("GET", "/version") => ("200 OK", r#"{"major":"1","minor":"33","gitVersion":"v1.33.2","gitCommit":"x","gitTreeState":"clean","buildDate":"2026-01-01T00:00:00Z","goVersion":"go1.24","compiler":"gc","platform":"linux/amd64"}"#.to_string()),
-            ("GET", "/api/v1/nodes") => ("200 OK", r#"{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#.to_string()),
-            ("GET", "/apis") => ("200 OK", r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#.to_string()),
-            ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") if authorizer.is_some() => {
-                ("201 Created", review(&body, authorizer.unwrap()))
-            }
-            ("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews") if authorizer.is_some() => {
-                ("201 Created", format!(r#"{{"kind":"SelfSubjectReview","apiVersion":"authentication.k8s.io/v1","metadata":{{}},"status":{{"userInfo":{{"username":"{USER}"}}}}}}"#))
-            }
-            _ => ("404 Not Found", format!(r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"the fake API server has no {path}","reason":"NotFound","code":404}}"#)),
-        };
-        if write!(
-            s,
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .is_err()
-        {
-            return;
+        ("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews") if authorizer.is_some() => {
+            ("201 Created", format!(r#"{{"kind":"SelfSubjectReview","apiVersion":"authentication.k8s.io/v1","metadata":{{}},"status":{{"userInfo":{{"username":"{USER}"}}}}}}"#))
         }
+        _ => ("404 Not Found", format!(r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"the fake API server has no {path}","reason":"NotFound","code":404}}"#)),
+    };
+    Response {
+        status,
+        content_type: "application/json",
+        body: body.into_bytes(),
     }
 }
 
