@@ -17,13 +17,32 @@ node_network() {
   SUBNET=10.$((100 + hash % 100)).$(( (hash / 100) % 250 )).0/24
 }
 
-# A CNI bridge network for the node (conflist in $DIR/cni/net.d).
+# A CNI bridge network for the node (conflist in $DIR/cni/net.d), and its
+# bridge made before the runtime starts.
 write_cni() { # network-name
   mkdir -p "$DIR"/cni/net.d "$DIR"/cni/ipam
   cat > "$DIR/cni/net.d/10-userns-e2e.conflist" <<N
 {"cniVersion": "1.0.0", "name": "$1", "plugins": [{"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false,
  "ipam": {"type": "host-local", "dataDir": "$DIR/cni/ipam", "ranges": [[{"subnet": "$SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}
 N
+  ensure_bridge
+}
+
+# The bridge with an address of its own. One the bridge plugin creates has
+# none, so the kernel gives it the lowest address of its ports, which changes
+# as pods come and go (an address set by hand is kept: torvalds/linux
+# net/bridge/br_stp_if.c, br_stp_recalculate_bridge_id); the plugin's CHECK,
+# which CRI-O runs for a new sandbox's network status, then fails "Bridge
+# interface ... Mac doesn't match" (containernetworking/plugins
+# plugins/main/bridge/bridge.go, validateCniBrInterface) when pods start in
+# parallel. The plugin adopts an existing bridge.
+ensure_bridge() {
+  ip link show "$BRIDGE" >/dev/null 2>&1 && return 0
+  local mac
+  mac=$(printf '%s' "$DIR" | sha256sum | sed 's/^\(..\)\(..\)\(..\)\(..\)\(..\).*/02:\1:\2:\3:\4:\5/')
+  ip link add "$BRIDGE" type bridge
+  ip link set "$BRIDGE" address "$mac"
+  ip link set "$BRIDGE" up
 }
 
 # Debian packages the node needs on the host itself (installed when missing).
