@@ -8,6 +8,8 @@
 //! `--crio 1.36.3` as with `--crio <path>`; without the shared builds it is
 //! skipped (a failure with `CI=true`).
 
+#[path = "support/crio_node.rs"]
+mod crio_node;
 #[path = "support/http.rs"]
 mod http;
 
@@ -293,17 +295,7 @@ fn cli(args: &[&str], envs: &[(&str, &Path)]) -> Output {
 /// `run --target local --runtime cri-o --crio CRIO --node-dir NODE EXTRA…` from the repository.
 fn local_run(crio: &str, node: &Path, extra: &[&str], envs: &[(&str, &Path)]) -> Output {
     let node = node.display().to_string();
-    let mut args = vec![
-        "run",
-        "--target",
-        "local",
-        "--runtime",
-        "cri-o",
-        "--crio",
-        crio,
-        "--node-dir",
-        &node,
-    ];
+    let mut args = crio_node::args("run", crio, &node);
     args.extend(extra);
     cli(&args, envs)
 }
@@ -343,18 +335,7 @@ fn passes(results: &Path, what: &str) -> BTreeSet<String> {
 fn stop_and_purge(node: &Path) {
     if node.exists() {
         let node_s = node.display().to_string();
-        let o = cli(
-            &[
-                "node",
-                "stop",
-                "--purge",
-                "--runtime",
-                "cri-o",
-                "--node-dir",
-                &node_s,
-            ],
-            &[],
-        );
+        let o = cli(&crio_node::purge_args(&node_s), &[]);
         assert!(o.status.success(), "purge {node_s}: {}", text(&o));
     }
 }

@@ -32,31 +32,6 @@ fn expected(broken: &Path) -> Result<BTreeMap<String, String>, Failed> {
         .collect())
 }
 
-/// `command` through the CLI on the build's local node, which stays up
-/// (the trial stops it).
-fn on_node(
-    ctx: &Ctx,
-    b: &Build,
-    crio: &str,
-    command: &str,
-    rest: &[&str],
-) -> Result<std::process::Output, Failed> {
-    let node = ctx.node_dir(b).display().to_string();
-    let head = [
-        command,
-        "--target",
-        "local",
-        "--runtime",
-        "cri-o",
-        "--crio",
-        crio,
-        "--node-dir",
-        &node,
-        "--keep-node",
-    ];
-    ctx.cli(&[&head[..], rest].concat())
-}
-
 /// Runs `broken/` paths on the node as `flags` shape it; every scenario that
 /// ran must fail with its expected diagnosis; returns how many did.
 fn broken_run(
@@ -69,8 +44,7 @@ fn broken_run(
 ) -> Result<usize, Failed> {
     let out = ctx.dir(b).join(format!("{name}.json"));
     let out_s = out.display().to_string();
-    let o = on_node(
-        ctx,
+    let o = ctx.on_node(
         b,
         crio,
         "run",
@@ -114,7 +88,7 @@ fn doctor(
     crio: &str,
     flags: &[&str],
 ) -> Result<(Option<i32>, serde_json::Value, String), Failed> {
-    let o = on_node(ctx, b, crio, "doctor", &[flags, &["--json"]].concat())?;
+    let o = ctx.on_node(b, crio, "doctor", &[flags, &["--json"]].concat())?;
     let table: serde_json::Value = serde_json::from_slice(&o.stdout)
         .map_err(|e| format!("doctor --json: {e}: {}", text(&o)))?;
     Ok((o.status.code(), table, text(&o)))

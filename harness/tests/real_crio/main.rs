@@ -12,6 +12,8 @@
 
 #[path = "../support/absent.rs"]
 mod absent;
+#[path = "../support/crio_node.rs"]
+mod crio_node;
 mod diagnoses;
 #[path = "../support/leftovers.rs"]
 mod leftovers;

@@ -73,6 +73,22 @@ impl Ctx {
             .output()
             .map_err(|e| format!("cannot run {}: {e}", self.bin.display()).into())
     }
+
+    /// `command` through the CLI on the build's local node, which stays up
+    /// (the trial stops it).
+    pub fn on_node(
+        &self,
+        b: &Build,
+        crio: &str,
+        command: &str,
+        rest: &[&str],
+    ) -> Result<Output, Failed> {
+        let node = self.node_dir(b).display().to_string();
+        let mut args = crate::crio_node::args(command, crio, &node);
+        args.push("--keep-node");
+        args.extend(rest);
+        self.cli(&args)
+    }
 }
 
 pub fn text(o: &Output) -> String {
@@ -183,28 +199,13 @@ fn suite(
     let run = phase.name;
     let out = ctx.results(b, run);
     let out_s = out.display().to_string();
-    let node = ctx.node_dir(b).display().to_string();
     // The local target on the running node (--keep-node: the trial stops it).
-    let mut args = vec![
-        "run",
-        "--target",
-        "local",
-        "--runtime",
-        "cri-o",
-        "--crio",
-        crio,
-        "--node-dir",
-        &node,
-        "--keep-node",
-        "--json",
-        &out_s,
-        "scenarios/",
-    ];
+    let mut args = vec!["--json", &out_s, "scenarios/"];
     args.extend(phase.node_flags.iter().map(String::as_str));
     if let Some(t) = phase.threads {
         args.extend(["--test-threads", t]);
     }
-    let o = ctx.cli(&args)?;
+    let o = ctx.on_node(b, crio, "run", &args)?;
     let all = text(&o);
     let summary = all
         .lines()
@@ -425,15 +426,7 @@ pub fn purge_host_changes(ctx: &Ctx, builds: &[Build]) -> Vec<String> {
             continue;
         }
         let n = node.display().to_string();
-        match ctx.cli(&[
-            "node",
-            "stop",
-            "--purge",
-            "--runtime",
-            "cri-o",
-            "--node-dir",
-            &n,
-        ]) {
+        match ctx.cli(&crate::crio_node::purge_args(&n)) {
             Ok(o) if o.status.success() => {}
             Ok(o) => wrong.push(format!("node stop --purge of {n}: {}", text(&o))),
             Err(e) => wrong.push(format!("node stop --purge of {n}: {e:?}")),

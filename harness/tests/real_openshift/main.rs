@@ -505,6 +505,30 @@ fn reports_dir(state: &Path) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// The whole suite with `--node-evidence` on a kubelet phase's cluster: it
+/// must hold (`allowed`: the skip reasons and what to call the run), and its
+/// results are kept in [`compare_dir`] as `name` for the version comparison.
+fn suite_on_the_node(
+    c: &cluster::Cluster,
+    state: &Path,
+    crio_bin: &Path,
+    out: &Path,
+    (allowed, what): (&[&str], &str),
+    name: &str,
+) -> Result<Run, String> {
+    let run = run_suite_with(
+        &c.kubeconfig(),
+        out,
+        0,
+        &["--node-evidence"],
+        Some((state, crio_bin)),
+    )?;
+    run_holds(&run, allowed, what)?;
+    std::fs::create_dir_all(compare_dir()).map_err(|e| e.to_string())?;
+    std::fs::write(compare_dir().join(name), &run.json_text).map_err(|e| e.to_string())?;
+    Ok(run)
+}
+
 /// Where the kubelet phases keep the results `compare` reads across versions.
 fn compare_dir() -> PathBuf {
     cluster::state_dir().with_extension("compare")
@@ -520,20 +544,17 @@ fn kubelet_phase(ms: &cluster::MicroShift) -> Result<String, String> {
     with_crio_node(&tarball, "newest", |env, bin| {
         with_kubelet(ms, env, "kubelet", None, |c, state| {
             let out = reports_dir(state)?;
-            let run = run_suite_with(
-                &c.kubeconfig(),
+            let run = suite_on_the_node(
+                c,
+                state,
+                bin,
                 &out,
-                0,
-                &["--node-evidence"],
-                Some((state, bin)),
+                (SKIPS_WITH_THE_KUBELET, "with the kubelet"),
+                "openshift-5.0.json",
             )?;
-            run_holds(&run, SKIPS_WITH_THE_KUBELET, "with the kubelet")?;
             if summary_count(&run, "passed") < 30 {
                 return Err(format!("with the kubelet: only {}", run.summary));
             }
-            std::fs::create_dir_all(compare_dir()).map_err(|e| e.to_string())?;
-            std::fs::write(compare_dir().join("openshift-5.0.json"), &run.json_text)
-                .map_err(|e| e.to_string())?;
             let plain = run_suite(&c.kubeconfig(), &out, 1)?;
             run_holds(
                 &plain,
@@ -709,20 +730,17 @@ fn kubelet_phase_4_19(ms: &cluster::MicroShift) -> Result<String, String> {
     with_crio_node(&tarball, "oldest", |env, bin| {
         let suite = with_kubelet(ms, env, "kubelet419", None, |c, state| {
             let out = reports_dir(state)?;
-            let run = run_suite_with(
-                &c.kubeconfig(),
+            let run = suite_on_the_node(
+                c,
+                state,
+                bin,
                 &out,
-                0,
-                &["--node-evidence"],
-                Some((state, bin)),
+                (SKIPS_ON_4_19_KUBELET, "4.19 with the kubelet"),
+                "openshift-4.19.json",
             );
             let _ = std::fs::remove_dir_all(&out);
             let run = run?;
-            run_holds(&run, SKIPS_ON_4_19_KUBELET, "4.19 with the kubelet")?;
             annotation_runs_for_real(&run)?;
-            std::fs::create_dir_all(compare_dir()).map_err(|e| e.to_string())?;
-            std::fs::write(compare_dir().join("openshift-4.19.json"), &run.json_text)
-                .map_err(|e| e.to_string())?;
             Ok(run.summary)
         })?;
         let gate = with_kubelet(
